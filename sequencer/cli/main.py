@@ -1,0 +1,26 @@
+"""The ``sequencer`` command: one click group; each sub-command lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from sequencer import __version__
+from sequencer.cli.simulate import simulate_command
+from sequencer.cli.validate import schema_command, validate_command
+from sequencer.cli.demo import demo_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sequencer")
+def cli() -> None:
+    """sequencer: outreach sequences as code, sent exactly once, in each prospect's best hours."""
+
+
+cli.add_command(validate_command)
+cli.add_command(schema_command)
+cli.add_command(simulate_command)
+cli.add_command(demo_command)
+
+
+def main() -> None:
+    cli()

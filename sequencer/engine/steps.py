@@ -1,0 +1,145 @@
+"""Entering and running steps: one handler per step kind, and the scheduling between them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import assert_never
+
+from sequencer.definition.model import Definition, Step, StepType
+from sequencer.engine.actions import (
+    Action,
+    CreateTask,
+    Decision,
+    Finish,
+    ScheduleAt,
+    SendEmail,
+    SkipStep,
+)
+from sequencer.engine.state import EnrollmentState, Status, with_status
+from sequencer.engine.variants import pick_variant, step_key
+from sequencer.errors import EngineError
+from sequencer.timing.sendtime import due_after_wait, mix, next_send_time, start_of_day
+from sequencer.timing.timetable import Timetable
+
+WEEK = timedelta(days=7)
+
+
+def step_seed(state: EnrollmentState, step_id: str, round_: int) -> int:
+    return mix(state.seed, step_key(step_id), round_)
+
+
+def enter(
+    definition: Definition,
+    state: EnrollmentState,
+    index: int,
+    *,
+    after: datetime,
+    now: datetime,
+    tt: Timetable,
+) -> Decision:
+    """Make step ``index`` the current one, due ``wait`` after ``after``.
+
+    Exact-date steps whose date has passed are skipped (or sent at once); branches
+    that are due resolve on the spot, with a guard against loops of branches.
+    """
+    actions: list[Action] = []
+    for _hop in range(len(definition.steps) + 1):
+        if index >= len(definition.steps):
+            finished = with_status(state, Status.FINISHED, step=None, due_at=None,
+                                   waiting_on=None)
+            return Decision(finished, (*actions, Finish()))
+        step = definition.steps[index]
+        round_ = state.round_of(step.id) + 1
+        state = replace(state, rounds={**state.rounds, step.id: round_})
+        earliest = due_after_wait(after, step.wait, tt)
+        if step.at is not None:
+            if tt.local_date(int(earliest.timestamp())) > step.at and step.if_past == "skip":
+                actions.append(SkipStep(step.id, round_, f"its date {step.at} has passed"))
+                index += 1
+                continue
+            earliest = max(earliest, start_of_day(step.at, tt))
+        if step.type is StepType.BRANCH:
+            if earliest <= now:
+                index = branch_target(definition, state, step)
+                after = max(after, earliest)
+                continue
+            due = earliest  # a branch is not a touch: no window applies
+        else:
+            due = next_send_time(earliest, tt, seed=step_seed(state, step.id, round_))
+        state = replace(state, step=step.id, due_at=due, waiting_on=None)
+        return Decision(state, (*actions, ScheduleAt(step.id, due)))
+    raise EngineError(f"branches loop without a touch in {definition.name!r}")
+
+
+def enter_next(
+    definition: Definition, state: EnrollmentState, step_id: str, *, after: datetime,
+    now: datetime, tt: Timetable,
+) -> Decision:
+    """Move past ``step_id`` to the step that follows it."""
+    return enter(definition, state, definition.position(step_id) + 1, after=after, now=now, tt=tt)
+
+
+def branch_target(definition: Definition, state: EnrollmentState, step: Step) -> int:
+    assert step.condition is not None and step.goto is not None
+    if step.condition.evaluate(state.facts):
+        return definition.position(step.goto)
+    if step.otherwise is not None:
+        return definition.position(step.otherwise)
+    return definition.position(step.id) + 1
+
+
+def run_step(
+    definition: Definition, state: EnrollmentState, step: Step, *, now: datetime, tt: Timetable
+) -> Decision:
+    """The current step is due: hand out its email or task, or resolve its branch."""
+    match step.type:
+        case StepType.EMAIL:
+            return _run_email(state, step)
+        case (StepType.MANUAL_EMAIL | StepType.CALL | StepType.LINKEDIN_CONNECT
+              | StepType.LINKEDIN_MESSAGE | StepType.LINKEDIN_VIEW | StepType.TASK):
+            return _run_task(state, step, now=now)
+        case StepType.BRANCH:
+            target = branch_target(definition, state, step)
+            return enter(definition, state, target, after=now, now=now, tt=tt)
+        case _:
+            assert_never(step.type)
+
+
+def _run_email(state: EnrollmentState, step: Step) -> Decision:
+    variant_id = state.variants.get(step.id)
+    variant = next((v for v in step.variants if v.id == variant_id), None)
+    if variant is None:
+        variant = pick_variant(step, state.seed)
+        state = replace(state, variants={**state.variants, step.id: variant.id})
+    subject, in_reply_to, references = variant.subject, None, ()
+    thread = state.threads.get(step.thread) if step.thread else None
+    if thread is not None:
+        subject = thread.subject if thread.subject.lower().startswith("re:") \
+            else f"Re: {thread.subject}"
+        in_reply_to, references = thread.message_ids[-1], thread.message_ids
+    send = SendEmail(step.id, state.round_of(step.id), variant.id, variant.template, subject,
+                     in_reply_to, references)
+    return Decision(replace(state, waiting_on=step.id), (send,))
+
+
+def _run_task(state: EnrollmentState, step: Step, *, now: datetime) -> Decision:
+    template = step.variants[0].template if step.variants else None
+    task = CreateTask(step.id, state.round_of(step.id), step.type, now, step.instructions,
+                      template)
+    return Decision(replace(state, waiting_on=step.id), (task,))
+
+
+def weekly_limit_reached(
+    definition: Definition, state: EnrollmentState, recent: tuple[datetime, ...], *,
+    now: datetime, tt: Timetable,
+) -> Decision | None:
+    """Defer a touch while the prospect already had their weekly maximum; None if allowed."""
+    limit = definition.limits.max_touches_per_week
+    if limit is None or len(recent) < limit or state.step is None:
+        return None
+    frees_at = sorted(recent)[len(recent) - limit] + WEEK
+    round_ = state.round_of(state.step)
+    due = next_send_time(max(frees_at, now), tt, seed=step_seed(state, state.step, round_))
+    return Decision(replace(state, due_at=due),
+                    (ScheduleAt(state.step, due, "weekly touch limit reached"),))

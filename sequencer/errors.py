@@ -1,0 +1,70 @@
+"""The one exception tree of sequencer.
+
+::
+
+    SequencerError
+     ├── DefinitionError        a sequence file is invalid (carries every Problem)
+     ├── TimingError            no admissible send time exists (a window that never opens)
+     ├── EngineError            an event that makes no sense for the enrollment's state
+     │    └── TransitionError   a status change the transition table forbids
+     └── InputError             bad user input at the edges (CSV rows, CLI options)
+
+Expected outcomes (replied, unsubscribed, window closed) are events or return
+values, never exceptions. This module imports nothing but the standard library so
+that the pure core may use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding about a file, located by line (1-based; 0 when unknown)."""
+
+    file: str
+    line: int
+    message: str
+    severity: Severity = Severity.ERROR
+    code: str = ""
+
+    def format(self) -> str:
+        tag = "" if self.severity is Severity.ERROR else "warning: "
+        code = f" [{self.code}]" if self.code else ""
+        return f"{self.file}:{self.line}: {tag}{self.message}{code}"
+
+
+class SequencerError(Exception):
+    """Root of every error sequencer raises on purpose."""
+
+
+class DefinitionError(SequencerError):
+    """A sequence definition is invalid; ``problems`` lists every violation."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(p.format() for p in self.problems))
+
+
+class TimingError(SequencerError):
+    """No admissible send time could be found (for example a schedule with no window)."""
+
+
+class EngineError(SequencerError):
+    """An event that cannot apply to the enrollment as it stands."""
+
+
+class TransitionError(EngineError):
+    """A status change that the transition table does not allow."""
+
+
+class InputError(SequencerError):
+    """Bad input at an edge: a CSV row, a command-line option, a config value."""

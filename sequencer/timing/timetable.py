@@ -1,0 +1,126 @@
+"""Open intervals of a schedule, in UTC, for one time zone and holiday country.
+
+Local windows become UTC intervals day by day. The conversion is exact across
+DST: a window edge in a skipped hour moves to the moment the clocks jump; in a
+repeated hour only the wall-clock times inside the window count, so the
+interval splits rather than doubling. Intervals are cached per local day, which
+is what makes simulating millions of touches cheap.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sequencer.definition.model import Schedule
+from sequencer.timing.calendar import HolidayCalendar
+
+Interval = tuple[int, int]  # [start, end) in POSIX seconds
+MAX_DAYS_AHEAD = 800  # a schedule that stays closed longer than this is broken
+
+
+class Timetable:
+    """The open intervals of ``schedule`` for a zone and a holiday country."""
+
+    __slots__ = ("_cache", "calendar", "country", "schedule", "zone")
+
+    def __init__(
+        self, schedule: Schedule, zone: ZoneInfo, country: str | None, calendar: HolidayCalendar
+    ) -> None:
+        self.schedule = schedule
+        self.zone = zone
+        self.country = country
+        self.calendar = calendar
+        self._cache: dict[int, tuple[Interval, ...]] = {}
+
+    def is_holiday(self, day: date) -> bool:
+        return self.country is not None and self.calendar.is_holiday(self.country, day)
+
+    def is_business_day(self, day: date) -> bool:
+        return day.weekday() in self.schedule.business_days and not self.is_holiday(day)
+
+    def local_date(self, instant: int) -> date:
+        return datetime.fromtimestamp(instant, self.zone).date()
+
+    def intervals(self, ordinal: int) -> tuple[Interval, ...]:
+        """The open intervals of the windows that open on local day ``ordinal``."""
+        found = self._cache.get(ordinal)
+        if found is None:
+            found = self._cache[ordinal] = self._compute(date.fromordinal(ordinal))
+        return found
+
+    def first_open(self, instant: int) -> Interval:
+        """The first open interval that ends after ``instant``, clipped to start at it.
+
+        Raises:
+            LookupError: nothing opens within MAX_DAYS_AHEAD days.
+        """
+        ordinal = self.local_date(instant).toordinal() - 1  # yesterday's window may cross midnight
+        for offset in range(MAX_DAYS_AHEAD):
+            for start, end in self.intervals(ordinal + offset):
+                if end > instant:
+                    return (max(start, instant), end)
+        raise LookupError(f"no window opens within {MAX_DAYS_AHEAD} days")
+
+    def _compute(self, day: date) -> tuple[Interval, ...]:
+        windows = self.schedule.windows[day.weekday()]
+        if not windows or self.is_holiday(day):
+            return ()
+        out: list[Interval] = []
+        for window in windows:
+            out.extend(self._window(day, window.start, window.end))
+        return tuple(out)
+
+    def _window(self, day: date, start: int, end: int) -> list[Interval]:
+        wall_start = datetime(day.year, day.month, day.day) + timedelta(minutes=start)
+        wall_end = datetime(day.year, day.month, day.day) + timedelta(minutes=end)
+        s, e = self._first_at_or_after(wall_start), self._first_at_or_after(wall_end)
+        before, after = self._offset(s), self._offset(e - 1)
+        if before <= after:  # same offset, or clocks jumped forward: wall time is monotonic
+            return [(s, e)] if e > s else []
+        # Clocks went back inside the window: wall times after the jump repeat; keep
+        # only those that fall inside the window again.
+        jump = self._transition(s, e)
+        pieces = [(s, jump)]
+        resume = max(jump, s + (before - after))
+        if resume < e:
+            pieces.append((resume, e))
+        return pieces
+
+    def _offset(self, instant: int) -> int:
+        offset = datetime.fromtimestamp(instant, self.zone).utcoffset()
+        assert offset is not None
+        return int(offset.total_seconds())
+
+    def _first_at_or_after(self, wall: datetime) -> int:
+        """The first instant whose local wall-clock time is at or after ``wall``."""
+        instant = int(wall.replace(tzinfo=self.zone).timestamp())  # fold=0: first occurrence
+        if datetime.fromtimestamp(instant, self.zone).replace(tzinfo=None) == wall:
+            return instant
+        # ``wall`` falls in a gap (clocks jumped forward): the answer is the jump itself.
+        gap = self._offset(instant) - self._offset(instant - 86400)
+        return self._transition(instant - abs(gap) - 1, instant)
+
+    def _transition(self, low: int, high: int) -> int:
+        """The first instant in (low, high] whose UTC offset differs from low's."""
+        base = self._offset(low)
+        while high - low > 1:
+            mid = (low + high) // 2
+            if self._offset(mid) == base:
+                low = mid
+            else:
+                high = mid
+        return high
+
+
+def to_instant(moment: datetime) -> int:
+    """POSIX seconds of an aware datetime, rounded up to the whole second."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: sequencer needs timezone-aware times")
+    seconds = moment.timestamp()
+    whole = int(seconds)
+    return whole if whole == seconds else whole + 1
+
+
+def from_instant(instant: int) -> datetime:
+    return datetime.fromtimestamp(instant, UTC)
