@@ -1,4 +1,4 @@
-"""The holiday calendar adapter: answers the core's ``HolidayCalendar`` with the ``holidays`` package."""
+"""The holiday calendar adapter: the ``holidays`` package behind the core's ``HolidayCalendar``."""
 
 from __future__ import annotations
 

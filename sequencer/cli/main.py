@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from sequencer import __version__
+from sequencer.cli.demo import demo_command
 from sequencer.cli.simulate import simulate_command
 from sequencer.cli.validate import schema_command, validate_command
-from sequencer.cli.demo import demo_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -6,6 +6,7 @@ errors (see ``LintPolicy``). Template checks need Jinja2 and live at the edge.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sequencer.definition.conditions import Fact, outcome_tests, referenced_steps
@@ -18,6 +19,8 @@ from sequencer.definition.model import (
     StepType,
     WaitUnit,
 )
+
+_At = Callable[..., Path]  # step id and keys -> the path of that value in the file
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +46,11 @@ def check_definition(definition: Definition, report: Report, policy: LintPolicy)
     _lint_thread_subjects(definition, report, at)
 
 
-def _locator(report: Report) -> "_At":
+def _locator(report: Report) -> _At:
     def at(step_id: str, *key: str | int) -> Path:
         return (*report.step_paths.get(step_id, ("steps",)), *key)
 
     return at
-
-
-class _At:  # the type of the locator closure, for readability only
-    def __call__(self, step_id: str, *key: str | int) -> Path: ...
 
 
 def _check_schedule(definition: Definition, report: Report) -> None:
@@ -106,10 +105,10 @@ def _check_condition(definition: Definition, step: Step, report: Report, path: P
         if name not in definition.index:
             report.error((*path, "if"), f"branch {step.id!r} tests unknown step {name!r}")
     for test in _facts(step.condition):
-        if test.step in definition.index and test.name in ("opened", "clicked", "replied"):
-            if not definition.step(test.step).is_email:
-                report.error((*path, "if"), f"branch {step.id!r}: {test.name}({test.step}) "
-                             f"tests a {definition.step(test.step).type.value} step, not an email")
+        if test.step in definition.index and test.name in ("opened", "clicked", "replied") \
+                and not definition.step(test.step).is_email:
+            report.error((*path, "if"), f"branch {step.id!r}: {test.name}({test.step}) "
+                         f"tests a {definition.step(test.step).type.value} step, not an email")
     for outcome in outcome_tests(step.condition):
         if outcome.step not in definition.index:
             continue
@@ -141,10 +140,9 @@ def successors(definition: Definition, index: int) -> list[int]:
     if step.type is not StepType.BRANCH:
         return following
     targets = [definition.index[t] for t in (step.goto,) if t in definition.index]
-    if step.otherwise is not None:
-        if step.otherwise in definition.index:
-            targets.append(definition.index[step.otherwise])
-    else:
+    if step.otherwise is not None and step.otherwise in definition.index:
+        targets.append(definition.index[step.otherwise])
+    elif step.otherwise is None:
         targets.extend(following)
     return targets
 
@@ -198,7 +196,7 @@ def nominal_days(definition: Definition) -> list[tuple[Step, float]]:
 def _lint_touch_density(definition: Definition, report: Report, policy: LintPolicy,
                         at: _At) -> None:
     touches = nominal_days(definition)
-    for i, (step, day) in enumerate(touches):
+    for i, (_step, day) in enumerate(touches):
         inside = [s for s, d in touches[i:] if d - day < policy.per_days]
         if len(inside) > policy.max_touches:
             report.warn(at(inside[-1].id), f"{len(inside)} touches within {policy.per_days} days "

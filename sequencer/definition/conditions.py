@@ -126,7 +126,8 @@ def _tokenize(text: str) -> list[str]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None:
-            raise ConditionSyntaxError(f"unexpected {text[pos:].strip()[:10]!r} at column {pos + 1}")
+            found = text[pos:].strip()[:10]
+            raise ConditionSyntaxError(f"unexpected {found!r} at column {pos + 1}")
         tokens.append(match.group(1) or match.group(2))
         pos = match.end()
     return tokens

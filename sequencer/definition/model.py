@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from enum import Enum
+from enum import StrEnum
 
 from sequencer.definition.conditions import Condition
 
 
-class StepType(str, Enum):
+class StepType(StrEnum):
     EMAIL = "email"
     MANUAL_EMAIL = "manual_email"
     CALL = "call"
@@ -45,7 +45,7 @@ TASK_OUTCOMES: dict[StepType, frozenset[str]] = {
 }
 
 
-class WaitUnit(str, Enum):
+class WaitUnit(StrEnum):
     MINUTES = "minutes"
     HOURS = "hours"
     DAYS = "days"

@@ -150,7 +150,8 @@ class _Context:
         self.report.error(path, f"{path[-1]!r} must be {describe}, not {value!r}")
         return None
 
-    def flags(self, root: Mapping[str, Any], section: str, names: tuple[str, ...]) -> dict[str, bool]:
+    def flags(self, root: Mapping[str, Any], section: str, names: tuple[str, ...]
+              ) -> dict[str, bool]:
         raw = root.get(section, {})
         block = _mapping(raw, (section,), self.report, f"{section!r} must be a mapping")
         if not block:
@@ -376,7 +377,8 @@ class _Context:
         return tuple(steps)
 
     def step(self, raw: object, path: Path) -> Step | None:
-        block = _mapping(raw, path, self.report, "each step must be a mapping with an id and a type")
+        block = _mapping(raw, path, self.report,
+                         "each step must be a mapping with an id and a type")
         if block is None:
             return None
         step_id = block.get("id")
@@ -389,14 +391,15 @@ class _Context:
             return None
         kind = block.get("type")
         try:
-            step_type = StepType(kind)
+            step_type = StepType(str(kind))
         except ValueError:
             known = ", ".join(t.value for t in StepType)
             self.report.error((*path, "type"), f"step {step_id!r}: unknown step type {kind!r} "
                               f"(known: {known})")
             return None
         allowed = COMMON_STEP_KEYS + STEP_KEYS[step_type]
-        _known_keys(block, path, allowed, self.report, f"{_article(step_type.value)} {step_type.value} step")
+        what = f"{_article(step_type.value)} {step_type.value} step"
+        _known_keys(block, path, allowed, self.report, what)
         wait = self.wait(block, path)
         at = self.exact_date(block, path)
         if_past = block.get("if_past", "skip")

@@ -6,14 +6,21 @@ clock is ``now``, holidays come from the injected calendar.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import assert_never
 
 from sequencer.definition.model import TASK_OUTCOMES, Definition
 from sequencer.engine import events as ev
 from sequencer.engine.actions import Decision, Exit, Pause, Resume, ScheduleAt
-from sequencer.engine.state import EnrollmentState, Facts, Status, Thread, with_status
+from sequencer.engine.state import (
+    EnrollmentState,
+    Facts,
+    Status,
+    Thread,
+    evolve,
+    evolve_facts,
+    with_status,
+)
 from sequencer.engine.steps import (
     enter,
     enter_next,
@@ -47,7 +54,7 @@ def start(
     return enter(definition, state, 0, after=now, now=now, tt=tt)
 
 
-def advance(
+def advance(  # noqa: C901 - a flat dispatch, one line per event kind, reads best
     definition: Definition,
     state: EnrollmentState,
     event: ev.Event,
@@ -139,9 +146,9 @@ def _on_email_sent(definition: Definition, state: EnrollmentState, event: ev.Ema
     known = state.threads.get(root)
     thread = Thread(known.subject, (*known.message_ids, event.message_id)) if known \
         else Thread(event.subject, (event.message_id,))
-    facts = replace(state.facts, sent=state.facts.sent | {event.step})
-    state = replace(state, threads={**state.threads, root: thread}, facts=facts, last_touch_at=at)
-    return _move_on(definition, state, event.step, at, now, tt)
+    facts = evolve_facts(state.facts, sent=state.facts.sent | {event.step})
+    return _move_on(definition, state, event.step, at, now, tt,
+                    threads={**state.threads, root: thread}, facts=facts, last_touch_at=at)
 
 
 def _thread_root(definition: Definition, step_id: str) -> str:
@@ -163,9 +170,8 @@ def _on_task_completed(definition: Definition, state: EnrollmentState,
         raise EngineError(f"{event.outcome!r} is not an outcome of a {kind.value} step "
                           f"(known: {', '.join(sorted(allowed))})")
     at = event.at or now
-    facts = replace(state.facts, outcomes={**state.facts.outcomes, event.step: event.outcome})
-    state = replace(state, facts=facts, last_touch_at=at)
-    return _move_on(definition, state, event.step, at, now, tt)
+    facts = evolve_facts(state.facts, outcomes={**state.facts.outcomes, event.step: event.outcome})
+    return _move_on(definition, state, event.step, at, now, tt, facts=facts, last_touch_at=at)
 
 
 def _on_step_skipped(definition: Definition, state: EnrollmentState, event: ev.StepSkipped,
@@ -176,10 +182,11 @@ def _on_step_skipped(definition: Definition, state: EnrollmentState, event: ev.S
 
 
 def _move_on(definition: Definition, state: EnrollmentState, step: str, at: datetime,
-             now: datetime, tt: Timetable) -> Decision:
+             now: datetime, tt: Timetable, **changes: object) -> Decision:
+    """Record ``changes`` and move to the step after ``step`` (in one copy of the state)."""
     if not state.is_open:
-        return Decision(replace(state, waiting_on=None))
-    return enter_next(definition, state, step, after=at, now=now, tt=tt)
+        return Decision(evolve(state, waiting_on=None, **changes))
+    return enter_next(definition, state, step, after=at, now=now, tt=tt, **changes)
 
 
 def _on_deferred(state: EnrollmentState, event: ev.Deferred, tt: Timetable) -> Decision:
@@ -187,7 +194,7 @@ def _on_deferred(state: EnrollmentState, event: ev.Deferred, tt: Timetable) -> D
         return Decision(state)
     seed = step_seed(state, event.step, state.round_of(event.step))
     due = next_send_time(event.not_before, tt, seed=seed)
-    state = replace(state, due_at=due, waiting_on=None)
+    state = evolve(state, due_at=due, waiting_on=None)
     return Decision(state, (ScheduleAt(event.step, due, event.reason),))
 
 
@@ -199,7 +206,7 @@ def _on_reply(definition: Definition, state: EnrollmentState, event: ev.ReplyRec
             return _exit(state, "account_replied")
         return Decision(state)
     steps = state.facts.replied_steps | ({event.step} if event.step else set())
-    state = replace(state, facts=replace(state.facts, replied=True, replied_steps=steps))
+    state = evolve(state, facts=evolve_facts(state.facts, replied=True, replied_steps=steps))
     return _exit(state, "replied") if definition.exit.reply else Decision(state)
 
 
@@ -221,7 +228,7 @@ def _on_auto_reply(definition: Definition, state: EnrollmentState, event: ev.Aut
 def _on_bounce(definition: Definition, state: EnrollmentState, event: ev.Bounced) -> Decision:
     if event.hard:
         return _exit(state, "hard_bounce")
-    state = replace(state, soft_bounces=state.soft_bounces + 1)
+    state = evolve(state, soft_bounces=state.soft_bounces + 1)
     if state.soft_bounces > definition.limits.max_soft_bounces:
         return _exit(state, "soft_bounce_limit")
     return Decision(state)
@@ -230,21 +237,21 @@ def _on_bounce(definition: Definition, state: EnrollmentState, event: ev.Bounced
 def _on_engagement(state: EnrollmentState, event: ev.Opened | ev.Clicked) -> Decision:
     facts = state.facts
     if isinstance(event, ev.Clicked):
-        facts = replace(facts, clicked=facts.clicked | {event.step},
+        facts = evolve_facts(facts, clicked=facts.clicked | {event.step},
                         opened=facts.opened | {event.step})
     else:
-        facts = replace(facts, opened=facts.opened | {event.step})
-    return Decision(replace(state, facts=facts))
+        facts = evolve_facts(facts, opened=facts.opened | {event.step})
+    return Decision(evolve(state, facts=facts))
 
 
 def _on_meeting(definition: Definition, state: EnrollmentState) -> Decision:
-    state = replace(state, facts=replace(state.facts, meeting_booked=True))
+    state = evolve(state, facts=evolve_facts(state.facts, meeting_booked=True))
     return _exit(state, "meeting_booked") if definition.exit.meeting_booked else Decision(state)
 
 
 def _on_stage(definition: Definition, state: EnrollmentState, event: ev.StageChanged
               ) -> Decision:
-    state = replace(state, facts=replace(state.facts, stage=event.stage))
+    state = evolve(state, facts=evolve_facts(state.facts, stage=event.stage))
     if event.stage in definition.exit.stages:
         return _exit(state, f"stage:{event.stage}")
     return Decision(state)
@@ -278,7 +285,7 @@ def _resume(state: EnrollmentState, now: datetime, tt: Timetable) -> Decision:
     earliest = max(resumed.due_at or now, now)
     seed = step_seed(resumed, resumed.step, resumed.round_of(resumed.step))
     due = next_send_time(earliest, tt, seed=seed)
-    return Decision(replace(resumed, due_at=due),
+    return Decision(evolve(resumed, due_at=due),
                     (Resume(), ScheduleAt(resumed.step, due, "resumed")))
 
 

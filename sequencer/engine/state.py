@@ -7,14 +7,15 @@ is assigned.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
+from sequencer.engine.evolve import evolver
 from sequencer.errors import TransitionError
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"
     FINISHED = "finished"
@@ -97,4 +98,8 @@ def with_status(state: EnrollmentState, status: Status, **changes: object) -> En
     if status is not state.status and status not in TRANSITIONS[state.status]:
         raise TransitionError(f"an enrollment cannot go from {state.status.value} to "
                               f"{status.value}")
-    return replace(state, status=status, **changes)  # type: ignore[arg-type]
+    return evolve(state, status=status, **changes)
+
+
+evolve = evolver(EnrollmentState)
+evolve_facts = evolver(Facts)

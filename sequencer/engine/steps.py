@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import assert_never
 
@@ -16,11 +15,11 @@ from sequencer.engine.actions import (
     SendEmail,
     SkipStep,
 )
-from sequencer.engine.state import EnrollmentState, Status, with_status
+from sequencer.engine.state import EnrollmentState, Facts, Status, evolve, with_status
 from sequencer.engine.variants import pick_variant, step_key
 from sequencer.errors import EngineError
-from sequencer.timing.sendtime import due_after_wait, mix, next_send_time, start_of_day
-from sequencer.timing.timetable import Timetable
+from sequencer.timing.sendtime import mix, next_send_instant, next_send_time, wait_until
+from sequencer.timing.timetable import Timetable, from_instant, to_instant
 
 WEEK = timedelta(days=7)
 
@@ -37,52 +36,61 @@ def enter(
     after: datetime,
     now: datetime,
     tt: Timetable,
+    **changes: object,
 ) -> Decision:
     """Make step ``index`` the current one, due ``wait`` after ``after``.
 
     Exact-date steps whose date has passed are skipped (or sent at once); branches
     that are due resolve on the spot, with a guard against loops of branches.
+    ``changes`` are applied to the state in the same copy (the hot path copies once).
     """
     actions: list[Action] = []
+    after_s, now_s = to_instant(after), to_instant(now)
+    rounds = state.rounds
     for _hop in range(len(definition.steps) + 1):
         if index >= len(definition.steps):
             finished = with_status(state, Status.FINISHED, step=None, due_at=None,
-                                   waiting_on=None)
+                                   waiting_on=None, rounds=rounds, **changes)
             return Decision(finished, (*actions, Finish()))
         step = definition.steps[index]
-        round_ = state.round_of(step.id) + 1
-        state = replace(state, rounds={**state.rounds, step.id: round_})
-        earliest = due_after_wait(after, step.wait, tt)
+        round_ = rounds.get(step.id, 0) + 1
+        rounds = {**rounds, step.id: round_}
+        earliest = wait_until(after_s, step.wait, tt)
         if step.at is not None:
-            if tt.local_date(int(earliest.timestamp())) > step.at and step.if_past == "skip":
+            if tt.local_ordinal(earliest) > step.at.toordinal() and step.if_past == "skip":
                 actions.append(SkipStep(step.id, round_, f"its date {step.at} has passed"))
                 index += 1
                 continue
-            earliest = max(earliest, start_of_day(step.at, tt))
+            earliest = max(earliest, tt.start_of_day(step.at.toordinal()))
         if step.type is StepType.BRANCH:
-            if earliest <= now:
-                index = branch_target(definition, state, step)
-                after = max(after, earliest)
+            if earliest <= now_s:
+                facts = changes.get("facts", state.facts)
+                assert isinstance(facts, Facts)
+                index = branch_target(definition, facts, step)
+                after_s = max(after_s, earliest)
                 continue
             due = earliest  # a branch is not a touch: no window applies
         else:
-            due = next_send_time(earliest, tt, seed=step_seed(state, step.id, round_))
-        state = replace(state, step=step.id, due_at=due, waiting_on=None)
-        return Decision(state, (*actions, ScheduleAt(step.id, due)))
+            due = next_send_instant(earliest, tt, seed=step_seed(state, step.id, round_))
+        due_at = from_instant(due)
+        state = evolve(state, step=step.id, due_at=due_at, waiting_on=None, rounds=rounds,
+                       **changes)
+        return Decision(state, (*actions, ScheduleAt(step.id, due_at)))
     raise EngineError(f"branches loop without a touch in {definition.name!r}")
 
 
 def enter_next(
     definition: Definition, state: EnrollmentState, step_id: str, *, after: datetime,
-    now: datetime, tt: Timetable,
+    now: datetime, tt: Timetable, **changes: object,
 ) -> Decision:
     """Move past ``step_id`` to the step that follows it."""
-    return enter(definition, state, definition.position(step_id) + 1, after=after, now=now, tt=tt)
+    return enter(definition, state, definition.position(step_id) + 1, after=after, now=now,
+                 tt=tt, **changes)
 
 
-def branch_target(definition: Definition, state: EnrollmentState, step: Step) -> int:
+def branch_target(definition: Definition, facts: Facts, step: Step) -> int:
     assert step.condition is not None and step.goto is not None
-    if step.condition.evaluate(state.facts):
+    if step.condition.evaluate(facts):
         return definition.position(step.goto)
     if step.otherwise is not None:
         return definition.position(step.otherwise)
@@ -100,7 +108,7 @@ def run_step(
               | StepType.LINKEDIN_MESSAGE | StepType.LINKEDIN_VIEW | StepType.TASK):
             return _run_task(state, step, now=now)
         case StepType.BRANCH:
-            target = branch_target(definition, state, step)
+            target = branch_target(definition, state.facts, step)
             return enter(definition, state, target, after=now, now=now, tt=tt)
         case _:
             assert_never(step.type)
@@ -109,10 +117,12 @@ def run_step(
 def _run_email(state: EnrollmentState, step: Step) -> Decision:
     variant_id = state.variants.get(step.id)
     variant = next((v for v in step.variants if v.id == variant_id), None)
+    variants = state.variants
     if variant is None:
         variant = pick_variant(step, state.seed)
-        state = replace(state, variants={**state.variants, step.id: variant.id})
-    subject, in_reply_to, references = variant.subject, None, ()
+        variants = {**variants, step.id: variant.id}
+    subject, in_reply_to = variant.subject, None
+    references: tuple[str, ...] = ()
     thread = state.threads.get(step.thread) if step.thread else None
     if thread is not None:
         subject = thread.subject if thread.subject.lower().startswith("re:") \
@@ -120,14 +130,14 @@ def _run_email(state: EnrollmentState, step: Step) -> Decision:
         in_reply_to, references = thread.message_ids[-1], thread.message_ids
     send = SendEmail(step.id, state.round_of(step.id), variant.id, variant.template, subject,
                      in_reply_to, references)
-    return Decision(replace(state, waiting_on=step.id), (send,))
+    return Decision(evolve(state, waiting_on=step.id, variants=variants), (send,))
 
 
 def _run_task(state: EnrollmentState, step: Step, *, now: datetime) -> Decision:
     template = step.variants[0].template if step.variants else None
     task = CreateTask(step.id, state.round_of(step.id), step.type, now, step.instructions,
                       template)
-    return Decision(replace(state, waiting_on=step.id), (task,))
+    return Decision(evolve(state, waiting_on=step.id), (task,))
 
 
 def weekly_limit_reached(
@@ -141,5 +151,5 @@ def weekly_limit_reached(
     frees_at = sorted(recent)[len(recent) - limit] + WEEK
     round_ = state.round_of(state.step)
     due = next_send_time(max(frees_at, now), tt, seed=step_seed(state, state.step, round_))
-    return Decision(replace(state, due_at=due),
+    return Decision(evolve(state, due_at=due),
                     (ScheduleAt(state.step, due, "weekly touch limit reached"),))

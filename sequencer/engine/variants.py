@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import zlib
+from functools import lru_cache
 
 from sequencer.definition.model import Step, Variant
 from sequencer.timing.sendtime import mix
 
 
+@lru_cache(maxsize=4096)
 def step_key(step_id: str) -> int:
     """A stable number for a step id, to seed its jitter and variant choice."""
     return zlib.crc32(step_id.encode())

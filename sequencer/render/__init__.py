@@ -7,7 +7,7 @@ plain-data context, output-size cap.
 """
 
 from sequencer.render.analysis import FieldUse, TemplateReport, analyse_template
-from sequencer.render.environment import RenderError, Renderer, make_environment
+from sequencer.render.environment import Renderer, RenderError, make_environment
 
 __all__ = [
     "FieldUse",

@@ -21,16 +21,16 @@ class RenderError(SequencerError):
 class MissingField(StrictUndefined):
     """An absent merge field: false in ``{% if %}``, replaced by ``default``, fatal when printed."""
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> bool:  # type: ignore[override]
         return False
 
     def _fail(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise RenderError(f"merge field {self._undefined_name!r} is empty for this prospect "
                           "and the template gives no fallback (use | default(...))")
 
-    __str__ = _fail  # type: ignore[assignment]
-    __iter__ = _fail  # type: ignore[assignment]
-    __len__ = _fail  # type: ignore[assignment]
+    __str__ = _fail
+    __iter__ = _fail
+    __len__ = _fail
 
 
 def make_environment() -> SandboxedEnvironment:

@@ -7,8 +7,7 @@ plus seeded jitter. Both are pure.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from functools import lru_cache
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sequencer.definition.model import Schedule, Wait, WaitUnit
@@ -19,15 +18,33 @@ from sequencer.timing.timetable import Timetable, from_instant, to_instant
 MASK64 = (1 << 64) - 1
 
 
-@lru_cache(maxsize=8192)
+_TIMETABLES: dict[tuple[int, str, str | None, int], Timetable] = {}
+_MAX_TIMETABLES = 8192
+
+
 def timetable_for(
     schedule: Schedule, zone: str, country: str | None, calendar: HolidayCalendar
 ) -> Timetable:
     """The (cached) timetable of a schedule for a prospect's zone and country.
 
     ``country`` is the prospect's; the schedule's ``holidays`` setting decides
-    whether that country, a fixed one, or none applies.
+    whether that country, a fixed one, or none applies. The cache is keyed by
+    identity (hashing a whole schedule on every step was a hot spot) and checks
+    that identity still holds, so a recycled ``id`` can never return a stranger.
     """
+    key = (id(schedule), zone, country, id(calendar))
+    found = _TIMETABLES.get(key)
+    if found is not None and found.schedule is schedule and found.calendar is calendar:
+        return found
+    if len(_TIMETABLES) >= _MAX_TIMETABLES:
+        _TIMETABLES.clear()
+    found = _TIMETABLES[key] = _build(schedule, zone, country, calendar)
+    return found
+
+
+def _build(
+    schedule: Schedule, zone: str, country: str | None, calendar: HolidayCalendar
+) -> Timetable:
     if schedule.holidays is None:
         holiday_country = None
     elif schedule.holidays == "prospect_country":
@@ -49,34 +66,40 @@ def mix(*values: int) -> int:
 
 def start_of_day(day: date, timetable: Timetable) -> datetime:
     """The first instant of a local day (midnight may not exist on a DST day)."""
-    midnight = datetime(day.year, day.month, day.day)
-    return from_instant(timetable._first_at_or_after(midnight))
+    return from_instant(timetable.start_of_day(day.toordinal()))
 
 
 def add_business_days(day: date, count: int, timetable: Timetable) -> date:
     """The local date ``count`` business days after ``day`` in the prospect's calendar."""
+    _require_business_days(timetable)
+    return date.fromordinal(timetable.business_days_after(day.toordinal(), count))
+
+
+def _require_business_days(timetable: Timetable) -> None:
     if not timetable.schedule.business_days:
         raise TimingError("business-day wait with no business days in the schedule")
-    while count > 0:
-        day += timedelta(days=1)
-        if timetable.is_business_day(day):
-            count -= 1
-    return day
 
 
 def due_after_wait(previous: datetime, wait: Wait, timetable: Timetable) -> datetime:
     """The earliest moment a step may run, ``wait`` after the previous touch."""
+    return from_instant(wait_until(to_instant(previous), wait, timetable))
+
+
+def wait_until(previous: int, wait: Wait, timetable: Timetable) -> int:
+    """``due_after_wait`` in POSIX seconds, for the engine's hot path."""
     if wait.amount == 0:
         return previous
-    if wait.is_absolute:
-        return previous + wait.as_timedelta()
-    local_day = timetable.local_date(to_instant(previous))
+    if wait.unit is WaitUnit.MINUTES:
+        return previous + 60 * wait.amount
+    if wait.unit is WaitUnit.HOURS:
+        return previous + 3600 * wait.amount
+    local_day = timetable.local_ordinal(previous)
     if wait.unit is WaitUnit.BUSINESS_DAYS:
-        target = add_business_days(local_day, wait.amount, timetable)
+        _require_business_days(timetable)
+        target = timetable.business_days_after(local_day, wait.amount)
     else:
-        days = wait.amount * (7 if wait.unit is WaitUnit.WEEKS else 1)
-        target = local_day + timedelta(days=days)
-    return start_of_day(target, timetable)
+        target = local_day + wait.amount * (7 if wait.unit is WaitUnit.WEEKS else 1)
+    return timetable.start_of_day(target)
 
 
 def next_send_time(earliest: datetime, timetable: Timetable, *, seed: int = 0) -> datetime:
@@ -88,11 +111,16 @@ def next_send_time(earliest: datetime, timetable: Timetable, *, seed: int = 0) -
     Raises:
         TimingError: the schedule never opens (validation catches this earlier).
     """
+    return from_instant(next_send_instant(to_instant(earliest), timetable, seed=seed))
+
+
+def next_send_instant(earliest: int, timetable: Timetable, *, seed: int = 0) -> int:
+    """``next_send_time`` in POSIX seconds."""
     try:
-        start, end = timetable.first_open(to_instant(earliest))
+        start, end = timetable.first_open(earliest)
     except LookupError as exc:
         raise TimingError(str(exc)) from exc
     jitter = min(timetable.schedule.jitter_seconds, end - start - 1)
     if jitter > 0:
         start += mix(seed) % (jitter + 1)
-    return from_instant(start)
+    return start

@@ -17,12 +17,15 @@ from sequencer.timing.calendar import HolidayCalendar
 
 Interval = tuple[int, int]  # [start, end) in POSIX seconds
 MAX_DAYS_AHEAD = 800  # a schedule that stays closed longer than this is broken
+OFFSET_BUCKET = 900
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 class Timetable:
     """The open intervals of ``schedule`` for a zone and a holiday country."""
 
-    __slots__ = ("_cache", "calendar", "country", "schedule", "zone")
+    __slots__ = ("_business", "_cache", "_midnights", "_offsets", "calendar", "country",
+                 "schedule", "zone")
 
     def __init__(
         self, schedule: Schedule, zone: ZoneInfo, country: str | None, calendar: HolidayCalendar
@@ -32,6 +35,9 @@ class Timetable:
         self.country = country
         self.calendar = calendar
         self._cache: dict[int, tuple[Interval, ...]] = {}
+        self._business: dict[tuple[int, int], int] = {}
+        self._midnights: dict[int, int] = {}
+        self._offsets: dict[int, int] = {}
 
     def is_holiday(self, day: date) -> bool:
         return self.country is not None and self.calendar.is_holiday(self.country, day)
@@ -39,8 +45,42 @@ class Timetable:
     def is_business_day(self, day: date) -> bool:
         return day.weekday() in self.schedule.business_days and not self.is_holiday(day)
 
+    def business_days_after(self, ordinal: int, count: int) -> int:
+        """The local day ``count`` business days after day ``ordinal`` (cached)."""
+        key = (ordinal, count)
+        found = self._business.get(key)
+        if found is None:
+            current = date.fromordinal(ordinal)
+            while count > 0:
+                current += timedelta(days=1)
+                if self.is_business_day(current):
+                    count -= 1
+            found = self._business[key] = current.toordinal()
+        return found
+
+    def start_of_day(self, ordinal: int) -> int:
+        """The first instant of a local day (midnight may not exist on a DST day)."""
+        found = self._midnights.get(ordinal)
+        if found is None:
+            day = date.fromordinal(ordinal)
+            midnight = datetime(day.year, day.month, day.day)  # noqa: DTZ001 - wall time
+            found = self._midnights[ordinal] = self._first_at_or_after(midnight)
+        return found
+
     def local_date(self, instant: int) -> date:
-        return datetime.fromtimestamp(instant, self.zone).date()
+        return date.fromordinal(self.local_ordinal(instant))
+
+    def local_ordinal(self, instant: int) -> int:
+        """The proleptic ordinal of the local date of ``instant``.
+
+        UTC offsets are cached per quarter hour of UTC time: every zone changes
+        offset on a quarter-hour boundary (historical LMT oddities aside).
+        """
+        bucket = instant // OFFSET_BUCKET
+        offset = self._offsets.get(bucket)
+        if offset is None:
+            offset = self._offsets[bucket] = self._offset(bucket * OFFSET_BUCKET)
+        return (instant + offset) // 86400 + EPOCH_ORDINAL
 
     def intervals(self, ordinal: int) -> tuple[Interval, ...]:
         """The open intervals of the windows that open on local day ``ordinal``."""
@@ -55,7 +95,7 @@ class Timetable:
         Raises:
             LookupError: nothing opens within MAX_DAYS_AHEAD days.
         """
-        ordinal = self.local_date(instant).toordinal() - 1  # yesterday's window may cross midnight
+        ordinal = self.local_ordinal(instant) - 1  # yesterday's window may cross midnight
         for offset in range(MAX_DAYS_AHEAD):
             for start, end in self.intervals(ordinal + offset):
                 if end > instant:
@@ -72,8 +112,8 @@ class Timetable:
         return tuple(out)
 
     def _window(self, day: date, start: int, end: int) -> list[Interval]:
-        wall_start = datetime(day.year, day.month, day.day) + timedelta(minutes=start)
-        wall_end = datetime(day.year, day.month, day.day) + timedelta(minutes=end)
+        wall_start = datetime(day.year, day.month, day.day) + timedelta(minutes=start)  # noqa: DTZ001 - wall time
+        wall_end = datetime(day.year, day.month, day.day) + timedelta(minutes=end)  # noqa: DTZ001 - wall time
         s, e = self._first_at_or_after(wall_start), self._first_at_or_after(wall_end)
         before, after = self._offset(s), self._offset(e - 1)
         if before <= after:  # same offset, or clocks jumped forward: wall time is monotonic
