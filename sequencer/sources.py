@@ -29,6 +29,9 @@ def load_yaml(text: str, file: str) -> tuple[Any, dict[Path, int], list[Problem]
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        at_end = mark is not None and mark.index >= len(text.rstrip())
+        if exc.context_mark is not None and (mark is None or at_end):
+            mark = exc.context_mark  # an unclosed quote or bracket: point at where it opens
         line = mark.line + 1 if mark is not None else 1
         detail = " ".join(str(part) for part in (exc.context, exc.problem) if part)
         return None, lines, [Problem(file, line, f"YAML syntax error: {detail}")]
@@ -62,7 +65,10 @@ def _walk(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[Pr
     if isinstance(node, yaml.SequenceNode):
         return [_walk(item, (*path, i), lines, problems, ctor, file)
                 for i, item in enumerate(node.value)]
-    return ctor.construct_object(node, deep=True)
+    try:
+        return ctor.construct_object(node, deep=True)
+    except (ValueError, yaml.constructor.ConstructorError):
+        return node.value  # e.g. 2027-02-30: the parser then says what it expected there
 
 
 def read_text(path: FsPath) -> str:

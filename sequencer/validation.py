@@ -148,11 +148,14 @@ class TemplateChecks:
         for step in self.definition.steps:
             base: DataPath = self.report.step_paths.get(step.id, ("steps",))
             uses_unsubscribe = False
-            for i, variant in enumerate(step.variants):
-                vpath = (*base, "variants", i) if variant.id != "default" else base
+            subjects_checked: set[DataPath] = set()
+            for variant in step.variants:
+                vpath = self.report.anchor("variant", step.id, variant.id) or base
                 uses_unsubscribe |= self.template(step.id, variant.template, (*vpath, "template"))
-                if variant.subject:
-                    self.subject(step.id, variant.subject, (*vpath, "subject"))
+                spath = self.report.anchor("subject", step.id, variant.id) or (*vpath, "subject")
+                if variant.subject and spath not in subjects_checked:
+                    subjects_checked.add(spath)
+                    self.subject(step.id, variant.subject, spath)
             if step.type is StepType.EMAIL and step.variants and not uses_unsubscribe \
                     and not self.definition.compliance.unsubscribe_footer:
                 self.report.warn(base, f"automatic email {step.id!r} has no unsubscribe path: "
@@ -172,12 +175,15 @@ class TemplateChecks:
             return False
         analysis = analyse_template(file.read_text(encoding="utf-8"))
         shown = str(file)
+        used_at = f"{self.report.file}:{self.report.line(path)}"
         if analysis.syntax_error is not None:
             line, message = analysis.syntax_error
-            self.report.problems.append(Problem(shown, line, f"template syntax error: {message}"))
+            self.report.problems.append(Problem(
+                shown, line, f"template syntax error: {message} (used by step {step_id!r} "
+                f"at {used_at})"))
             return False
         for use in analysis.uses:
-            self.field(step_id, use.name, use.has_fallback, shown, use.line)
+            self.field(step_id, use.name, use.has_fallback, shown, use.line, used_at)
         return "unsubscribe_url" in analysis.names()
 
     def subject(self, step_id: str, text: str, path: DataPath) -> None:
@@ -190,11 +196,13 @@ class TemplateChecks:
         for use in analysis.uses:
             self.field(step_id, use.name, use.has_fallback, self.report.file, line)
 
-    def field(self, step_id: str, name: str, has_fallback: bool, file: str, line: int) -> None:
+    def field(self, step_id: str, name: str, has_fallback: bool, file: str, line: int,
+              used_at: str | None = None) -> None:
         problem = field_problem(name, self.definition.custom_fields)
+        where = f" at {used_at}" if used_at else ""
         if problem is not None:
             self.report.problems.append(Problem(file, line, f"{problem} (used by step "
-                                                f"{step_id!r})"))
+                                                f"{step_id!r}{where})"))
         elif is_optional(name) and not has_fallback:
             self.report.problems.append(Problem(
                 file, line, f"merge field {name!r} has no fallback, but prospects may lack it; "

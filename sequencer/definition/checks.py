@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sequencer.definition.conditions import Fact, outcome_tests, referenced_steps
-from sequencer.definition.located import Path, Report
+from sequencer.definition.located import Path, Report, with_article
 from sequencer.definition.model import (
     TASK_OUTCOMES,
     WEEKDAY_NAMES,
@@ -81,7 +81,8 @@ def _check_references(definition: Definition, step: Step, report: Report, path: 
                 report.error(path, f"email step {step.id!r} starts a new thread, so it needs a "
                              f"'subject' (variant {variant.id!r} has none)")
     if sum(v.weight for v in step.variants) == 0 and step.variants:
-        report.error((*path, "variants"), f"step {step.id!r}: every variant has weight 0")
+        report.error((*path, "variants"), f"step {step.id!r}: every variant has weight 0",
+                     at_key=True)
     if step.condition is not None:
         _check_condition(definition, step, report, path)
 
@@ -108,19 +109,21 @@ def _check_condition(definition: Definition, step: Step, report: Report, path: P
         if test.step in definition.index and test.name in ("opened", "clicked", "replied") \
                 and not definition.step(test.step).is_email:
             report.error((*path, "if"), f"branch {step.id!r}: {test.name}({test.step}) "
-                         f"tests a {definition.step(test.step).type.value} step, not an email")
+                         f"tests {with_article(definition.step(test.step).type.value)} step, "
+                         "not an email")
     for outcome in outcome_tests(step.condition):
         if outcome.step not in definition.index:
             continue
         target = definition.step(outcome.step)
         allowed = TASK_OUTCOMES.get(target.type)
         if allowed is None:
-            report.error((*path, "if"), f"branch {step.id!r}: outcome({outcome.step}) tests a "
-                         f"{target.type.value} step, which has no outcome")
+            report.error((*path, "if"), f"branch {step.id!r}: outcome({outcome.step}) tests "
+                         f"{with_article(target.type.value)} step, which has no outcome")
             continue
         for value in sorted(outcome.outcomes - allowed):
-            report.error((*path, "if"), f"branch {step.id!r}: {value!r} is not an outcome of a "
-                         f"{target.type.value} step (known: {', '.join(sorted(allowed))})")
+            report.error((*path, "if"), f"branch {step.id!r}: {value!r} is not an outcome of "
+                         f"{with_article(target.type.value)} step (known: "
+                         f"{', '.join(sorted(allowed))})")
 
 
 def _facts(condition: object) -> list[Fact]:
@@ -162,24 +165,57 @@ def _check_reachability(definition: Definition, report: Report, at: _At) -> None
             report.error(at(step.id), f"step {step.id!r} can never be reached")
 
 
+def _instant_edges(definition: Definition, index: int) -> list[tuple[str, int]]:
+    """Where a branch that resolves at once can jump, labelled by the key that sends it there."""
+    step = definition.steps[index]
+    edges = [("goto", definition.index[step.goto])] if step.goto in definition.index else []
+    if step.otherwise is not None:
+        if step.otherwise in definition.index:
+            edges.append(("else", definition.index[step.otherwise]))
+    elif index + 1 < len(definition.steps):
+        edges.append(("if", index + 1))
+    return [(key, target) for key, target in edges if _is_instant_branch(definition, target)]
+
+
+def _is_instant_branch(definition: Definition, index: int) -> bool:
+    step = definition.steps[index]
+    return step.type is StepType.BRANCH and not step.wait.amount
+
+
 def _check_branch_cycles(definition: Definition, report: Report, at: _At) -> None:
-    """A loop made only of branches with no wait would spin forever without a touch."""
-    for i, step in enumerate(definition.steps):
-        if step.type is not StepType.BRANCH:
+    """A loop made only of branches with no wait would spin forever without a touch.
+
+    Each loop is reported once, at its first branch in the file, on the key that
+    keeps it going round.
+    """
+    reported: set[frozenset[int]] = set()
+    for start in range(len(definition.steps)):
+        if not _is_instant_branch(definition, start):
             continue
-        path, current = [i], i
-        while True:
-            nexts = [n for n in successors(definition, current)
-                     if definition.steps[n].type is StepType.BRANCH
-                     and not definition.steps[n].wait.amount]
-            if not nexts or nexts[0] in path:
-                if nexts and nexts[0] == i:
-                    names = " -> ".join(definition.steps[n].id for n in [*path, i])
-                    report.error(at(step.id, "goto"), f"branches loop without a touch or a "
-                                 f"wait: {names}")
-                break
-            current = nexts[0]
-            path.append(current)
+        cycle = _cycle_from(definition, start)
+        if cycle is None or frozenset(cycle) in reported or min(cycle) != start:
+            continue
+        reported.add(frozenset(cycle))
+        key = next(k for k, t in _instant_edges(definition, start) if t == cycle[1 % len(cycle)]
+                   or (len(cycle) == 1 and t == start))
+        names = " -> ".join(definition.steps[i].id for i in [*cycle, start])
+        report.error(at(definition.steps[start].id, key),
+                     f"branches loop without a touch or a wait: {names}")
+
+
+def _cycle_from(definition: Definition, start: int) -> list[int] | None:
+    """A path of instant branches from ``start`` back to itself, if one exists (DFS)."""
+    stack: list[tuple[int, list[int]]] = [(start, [start])]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        for _, target in reversed(_instant_edges(definition, node)):
+            if target == start:
+                return path
+            if target not in seen:
+                seen.add(target)
+                stack.append((target, [*path, target]))
+    return None
 
 
 def nominal_days(definition: Definition) -> list[tuple[Step, float]]:
@@ -208,12 +244,13 @@ def _lint_touch_density(definition: Definition, report: Report, policy: LintPoli
 def _lint_window_hours(definition: Definition, report: Report, policy: LintPolicy) -> None:
     for day, windows in enumerate(definition.schedule.windows):
         name = WEEKDAY_NAMES[day]
+        where = report.anchor("window", str(day)) or ("schedule", "windows")
         for window in windows:
             if day >= 5:
-                report.warn(("schedule", "windows"), f"window {window.label()} on {name} is on "
+                report.warn(where, f"window {window.label()} on {name} is on "
                             "a weekend", code="window-hours")
             elif window.start < policy.business_start or window.end > policy.business_end:
-                report.warn(("schedule", "windows"), f"window {window.label()} on {name} falls "
+                report.warn(where, f"window {window.label()} on {name} falls "
                             "outside local business hours "
                             f"({policy.business_start // 60:02d}:00-"
                             f"{policy.business_end // 60:02d}:00)", code="window-hours")

@@ -15,6 +15,11 @@ from sequencer.errors import Problem, Severity
 Path = tuple[str | int, ...]
 
 
+def with_article(word: str) -> str:
+    """``an email``, ``a call``."""
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
 @dataclass
 class Report:
     """Collects every problem found in one file, located by path."""
@@ -23,6 +28,7 @@ class Report:
     lines: Mapping[Path, int]
     problems: list[Problem] = field(default_factory=list)
     step_paths: dict[str, Path] = field(default_factory=dict)
+    anchors: dict[tuple[str, ...], Path] = field(default_factory=dict)
 
     def line(self, path: Path) -> int:
         """The line of ``path``, or of its nearest ancestor that has one."""
@@ -43,6 +49,10 @@ class Report:
 
     def warn(self, path: Path, message: str, *, code: str) -> None:
         self.problems.append(Problem(self.file, self.line(path), message, Severity.WARNING, code))
+
+    def anchor(self, *key: str) -> Path | None:
+        """Where a value that has no path of its own was written (a variant, a day's windows)."""
+        return self.anchors.get(key)
 
     @property
     def has_errors(self) -> bool:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from sequencer.definition.conditions import ConditionSyntaxError, parse_condition
 from sequencer.definition.durations import parse_days, parse_wait, parse_window
-from sequencer.definition.located import Path, Report
+from sequencer.definition.located import Path, Report, with_article
 from sequencer.definition.model import (
     HOLIDAYS_PROSPECT_COUNTRY,
     Compliance,
@@ -248,6 +248,7 @@ class _Context:
                     continue
                 for day in numbers:
                     days[day].append(window)
+                    self.report.anchors.setdefault(("window", str(day)), path)
         return tuple(_merge(d) for d in days)
 
     # -- rules -----------------------------------------------------------------
@@ -398,7 +399,7 @@ class _Context:
                               f"(known: {known})")
             return None
         allowed = COMMON_STEP_KEYS + STEP_KEYS[step_type]
-        what = f"{_article(step_type.value)} {step_type.value} step"
+        what = f"{with_article(step_type.value)} step"
         _known_keys(block, path, allowed, self.report, what)
         wait = self.wait(block, path)
         at = self.exact_date(block, path)
@@ -445,7 +446,8 @@ class _Context:
     def variants(self, block: Mapping[str, Any], path: Path, kind: StepType) -> tuple[Variant, ...]:
         subject = block.get("subject")
         if "variants" in block and "template" in block:
-            self.report.error((*path, "variants"), "give either 'template' or 'variants', not both")
+            self.report.error((*path, "variants"), "give either 'template' or 'variants', not both",
+                              at_key=True)
         if "variants" not in block:
             template = block.get("template")
             if template is None:
@@ -456,6 +458,9 @@ class _Context:
             if not isinstance(template, str):
                 self.report.error((*path, "template"), "'template' must be a file name")
                 return ()
+            self.report.anchors[("variant", str(block["id"]), "default")] = path
+            if isinstance(subject, str):
+                self.report.anchors[("subject", str(block["id"]), "default")] = (*path, "subject")
             return (Variant("default", template, subject if isinstance(subject, str) else None),)
         raw = block["variants"]
         if not isinstance(raw, list) or not raw:
@@ -469,6 +474,11 @@ class _Context:
             if any(v.id == variant.id for v in out):
                 self.report.error((*path, "variants", i), f"duplicate variant id {variant.id!r}")
                 continue
+            step_id = str(block["id"])
+            self.report.anchors[("variant", step_id, variant.id)] = (*path, "variants", i)
+            own = isinstance(item, dict) and "subject" in item
+            self.report.anchors[("subject", step_id, variant.id)] = (
+                (*path, "variants", i, "subject") if own else (*path, "subject"))
             out.append(variant)
         return tuple(out)
 
@@ -497,17 +507,15 @@ class _Context:
         if not isinstance(text, str):
             self.report.error((*path, "if"), "'if' must be a condition as text")
             return None
-        if "goto" not in block:
-            self.report.error(path, f"branch {block['id']!r} needs a 'goto' step")
+        goto = block.get("goto")
+        if not isinstance(goto, str) or not goto.strip():
+            where = (*path, "goto") if "goto" in block else path
+            self.report.error(where, f"branch {block['id']!r} needs a 'goto' step")
         try:
             return parse_condition(text)
         except ConditionSyntaxError as exc:
             self.report.error((*path, "if"), f"branch {block['id']!r}: {exc}")
             return None
-
-
-def _article(word: str) -> str:
-    return "an" if word[0] in "aeiou" else "a"
 
 
 def _merge(windows: list[Window]) -> tuple[Window, ...]:

@@ -14,6 +14,9 @@ from sequencer.definition.fields import ALWAYS_PRESENT, NAMESPACES, TOP_LEVEL
 from sequencer.render.environment import make_environment
 
 FALLBACK_FILTERS = frozenset({"default", "d"})
+# Names Jinja provides itself: inside loops, macros and its global functions.
+JINJA_BUILTINS = frozenset({"loop", "range", "dict", "lipsum", "cycler", "joiner", "namespace",
+                            "self", "varargs", "kwargs", "caller", "super"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,7 @@ def analyse_template(source: str) -> TemplateReport:
         return TemplateReport(syntax_error=(exc.lineno or 1, exc.message or str(exc)))
     report = TemplateReport()
     local_names = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    local_names |= JINJA_BUILTINS
     _visit(tree, report, guarded=frozenset(), fallback=False, local=local_names)
     return report
 
