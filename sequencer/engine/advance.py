@@ -26,7 +26,9 @@ from sequencer.engine.steps import (
     enter_next,
     run_step,
     step_seed,
+    thread_root,
     weekly_limit_reached,
+    window_closed,
 )
 from sequencer.errors import EngineError
 from sequencer.timing.calendar import NO_HOLIDAYS, HolidayCalendar
@@ -48,7 +50,12 @@ def start(
     now: datetime,
     calendar: HolidayCalendar = NO_HOLIDAYS,
 ) -> Decision:
-    """Enroll a prospect: the first step is scheduled after its wait from ``now``."""
+    """Enroll a prospect: the first step is scheduled after its wait from ``now``.
+
+    Raises:
+        EngineError: ``now`` is naive.
+    """
+    _require_aware(now)
     state = EnrollmentState(Status.ACTIVE, None, None, timezone, country, seed, started_at=now)
     tt = _timetable(definition, state, calendar)
     return enter(definition, state, 0, after=now, now=now, tt=tt)
@@ -67,8 +74,7 @@ def advance(  # noqa: C901 - a flat dispatch, one line per event kind, reads bes
     Raises:
         EngineError: the event names a step or outcome that does not fit.
     """
-    if now.tzinfo is None:
-        raise EngineError("advance() needs a timezone-aware 'now'")
+    _require_aware(now)
     tt = _timetable(definition, state, calendar)
     match event:
         case ev.Due():
@@ -107,6 +113,11 @@ def advance(  # noqa: C901 - a flat dispatch, one line per event kind, reads bes
             assert_never(event)
 
 
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise EngineError(f"the engine needs a timezone-aware 'now', not {now!r}")
+
+
 def _timetable(definition: Definition, state: EnrollmentState, calendar: HolidayCalendar
                ) -> Timetable:
     return timetable_for(definition.schedule, state.timezone, state.country, calendar)
@@ -126,6 +137,8 @@ def _on_due(definition: Definition, state: EnrollmentState, event: ev.Due, now: 
     step = definition.step(state.step)
     if step.type.is_touch:
         deferred = weekly_limit_reached(definition, state, event.recent_touches, now=now, tt=tt)
+        if deferred is None:
+            deferred = window_closed(state, now=now, tt=tt)
         if deferred is not None:
             return deferred
     return run_step(definition, state, step, now=now, tt=tt)
@@ -142,22 +155,13 @@ def _on_email_sent(definition: Definition, state: EnrollmentState, event: ev.Ema
     if not _awaited(state, event.step):
         return Decision(state)
     at = event.at or now
-    root = _thread_root(definition, event.step)
+    root = thread_root(definition, event.step)
     known = state.threads.get(root)
     thread = Thread(known.subject, (*known.message_ids, event.message_id)) if known \
         else Thread(event.subject, (event.message_id,))
     facts = evolve_facts(state.facts, sent=state.facts.sent | {event.step})
     return _move_on(definition, state, event.step, at, now, tt,
                     threads={**state.threads, root: thread}, facts=facts, last_touch_at=at)
-
-
-def _thread_root(definition: Definition, step_id: str) -> str:
-    seen = {step_id}
-    step = definition.step(step_id)
-    while step.thread is not None and step.thread not in seen:
-        seen.add(step.thread)
-        step = definition.step(step.thread)
-    return step.id
 
 
 def _on_task_completed(definition: Definition, state: EnrollmentState,
@@ -215,6 +219,8 @@ def _on_auto_reply(definition: Definition, state: EnrollmentState, event: ev.Aut
     rules = definition.pause
     if not rules.out_of_office or not state.is_open:
         return Decision(state)
+    if state.status is Status.PAUSED and state.pause_reason != "out_of_office":
+        return Decision(state)  # a pause by hand or a hold is lifted by a person, not by mail
     if event.return_date is not None:
         back = add_business_days(event.return_date, rules.resume_business_days_after_return, tt)
         until = start_of_day(back, tt)

@@ -24,7 +24,7 @@ class Status(StrEnum):
 
 TRANSITIONS: Mapping[Status, frozenset[Status]] = {
     Status.ACTIVE: frozenset({Status.PAUSED, Status.FINISHED, Status.EXITED}),
-    Status.PAUSED: frozenset({Status.ACTIVE, Status.EXITED}),
+    Status.PAUSED: frozenset({Status.ACTIVE, Status.FINISHED, Status.EXITED}),
     Status.FINISHED: frozenset(),
     Status.EXITED: frozenset(),
 }

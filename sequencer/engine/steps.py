@@ -57,10 +57,6 @@ def enter(
         rounds = {**rounds, step.id: round_}
         earliest = wait_until(after_s, step.wait, tt)
         if step.at is not None:
-            if tt.local_ordinal(earliest) > step.at.toordinal() and step.if_past == "skip":
-                actions.append(SkipStep(step.id, round_, f"its date {step.at} has passed"))
-                index += 1
-                continue
             earliest = max(earliest, tt.start_of_day(step.at.toordinal()))
         if step.type is StepType.BRANCH:
             if earliest <= now_s:
@@ -71,7 +67,13 @@ def enter(
                 continue
             due = earliest  # a branch is not a touch: no window applies
         else:
+            earliest = max(earliest, now_s)  # a late outcome never schedules into the past
             due = next_send_instant(earliest, tt, seed=step_seed(state, step.id, round_))
+            if step.at is not None and step.if_past == "skip" \
+                    and tt.local_ordinal(due) > step.at.toordinal():
+                actions.append(SkipStep(step.id, round_, f"its date {step.at} has passed"))
+                index += 1
+                continue
         due_at = from_instant(due)
         state = evolve(state, step=step.id, due_at=due_at, waiting_on=None, rounds=rounds,
                        **changes)
@@ -103,7 +105,7 @@ def run_step(
     """The current step is due: hand out its email or task, or resolve its branch."""
     match step.type:
         case StepType.EMAIL:
-            return _run_email(state, step)
+            return _run_email(definition, state, step)
         case (StepType.MANUAL_EMAIL | StepType.CALL | StepType.LINKEDIN_CONNECT
               | StepType.LINKEDIN_MESSAGE | StepType.LINKEDIN_VIEW | StepType.TASK):
             return _run_task(state, step, now=now)
@@ -114,7 +116,17 @@ def run_step(
             assert_never(step.type)
 
 
-def _run_email(state: EnrollmentState, step: Step) -> Decision:
+def thread_root(definition: Definition, step_id: str) -> str:
+    """The step that started the conversation ``step_id`` writes into."""
+    seen = {step_id}
+    step = definition.step(step_id)
+    while step.thread is not None and step.thread not in seen:
+        seen.add(step.thread)
+        step = definition.step(step.thread)
+    return step.id
+
+
+def _run_email(definition: Definition, state: EnrollmentState, step: Step) -> Decision:
     variant_id = state.variants.get(step.id)
     variant = next((v for v in step.variants if v.id == variant_id), None)
     variants = state.variants
@@ -123,7 +135,7 @@ def _run_email(state: EnrollmentState, step: Step) -> Decision:
         variants = {**variants, step.id: variant.id}
     subject, in_reply_to = variant.subject, None
     references: tuple[str, ...] = ()
-    thread = state.threads.get(step.thread) if step.thread else None
+    thread = state.threads.get(thread_root(definition, step.id)) if step.thread else None
     if thread is not None:
         subject = thread.subject if thread.subject.lower().startswith("re:") \
             else f"Re: {thread.subject}"
@@ -138,6 +150,18 @@ def _run_task(state: EnrollmentState, step: Step, *, now: datetime) -> Decision:
     task = CreateTask(step.id, state.round_of(step.id), step.type, now, step.instructions,
                       template)
     return Decision(evolve(state, waiting_on=step.id), (task,))
+
+
+def window_closed(state: EnrollmentState, *, now: datetime, tt: Timetable) -> Decision | None:
+    """Reschedule a touch that woke up late, outside every window; None if a window is open."""
+    assert state.step is not None
+    now_s = to_instant(now)
+    opens, _ = tt.first_open(now_s)
+    if opens <= now_s:
+        return None
+    due = from_instant(next_send_instant(now_s, tt, seed=step_seed(
+        state, state.step, state.round_of(state.step))))
+    return Decision(evolve(state, due_at=due), (ScheduleAt(state.step, due, "window closed"),))
 
 
 def weekly_limit_reached(

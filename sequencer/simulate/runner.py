@@ -58,6 +58,7 @@ class SimulationResult:
     exits: Counter[str] = field(default_factory=Counter)
     deferrals: Counter[tuple[int, date]] = field(default_factory=Counter)  # (mailbox, day)
     sends: Counter[tuple[int, date]] = field(default_factory=Counter)
+    ended: dict[int, tuple[str, int]] = field(default_factory=dict)  # prospect -> (why, when)
     replies: int = 0
     auto_replies: int = 0
 
@@ -161,8 +162,10 @@ class _Simulation:
                     self.push(int(until.timestamp()), i)
                 case Exit(reason=reason):
                     self.result.exits[reason] += 1
+                    self.result.ended[i] = (reason, at)
                 case Finish():
                     self.result.exits["finished"] += 1
+                    self.result.ended[i] = ("finished", at)
                 case _:
                     pass
 

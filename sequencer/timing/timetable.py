@@ -1,10 +1,11 @@
 """Open intervals of a schedule, in UTC, for one time zone and holiday country.
 
 Local windows become UTC intervals day by day. The conversion is exact across
-DST: a window edge in a skipped hour moves to the moment the clocks jump; in a
-repeated hour only the wall-clock times inside the window count, so the
-interval splits rather than doubling. Intervals are cached per local day, which
-is what makes simulating millions of touches cheap.
+DST: a window edge in a skipped hour moves to the moment the clocks jump; a
+repeated hour counts only at its first occurrence, so a window is never open
+for longer than its wall-clock length and no local time is doubled. Intervals
+are cached per local day, which is what makes simulating millions of touches
+cheap.
 """
 
 from __future__ import annotations
@@ -115,14 +116,17 @@ class Timetable:
         wall_start = datetime(day.year, day.month, day.day) + timedelta(minutes=start)  # noqa: DTZ001 - wall time
         wall_end = datetime(day.year, day.month, day.day) + timedelta(minutes=end)  # noqa: DTZ001 - wall time
         s, e = self._first_at_or_after(wall_start), self._first_at_or_after(wall_end)
+        if e <= s:
+            return []  # the whole window lies in an hour the clocks skipped
         before, after = self._offset(s), self._offset(e - 1)
         if before <= after:  # same offset, or clocks jumped forward: wall time is monotonic
-            return [(s, e)] if e > s else []
-        # Clocks went back inside the window: wall times after the jump repeat; keep
-        # only those that fall inside the window again.
+            return [(s, e)]
+        # Clocks went back inside the window: the wall times just after the jump were
+        # already open once, before it. Only their first occurrence counts, so the
+        # window is open for exactly its wall-clock length and nothing is doubled.
         jump = self._transition(s, e)
         pieces = [(s, jump)]
-        resume = max(jump, s + (before - after))
+        resume = jump + (before - after)
         if resume < e:
             pieces.append((resume, e))
         return pieces
