@@ -21,8 +21,14 @@ except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 
-def load_yaml(text: str, file: str) -> tuple[Any, dict[Path, int], list[Problem]]:
-    """Parse YAML ``text``; returns the data, a line map and the problems found."""
+def load_yaml(
+    text: str, file: str, booleans: dict[Path, str] | None = None
+) -> tuple[Any, dict[Path, int], list[Problem]]:
+    """Parse YAML ``text``; returns the data, a line map and the problems found.
+
+    ``booleans``, when given, receives how each boolean was spelled (``NO`` is
+    Norway to a sales team and ``false`` to YAML 1.1).
+    """
     lines: dict[Path, int] = {}
     problems: list[Problem] = []
     try:
@@ -40,12 +46,13 @@ def load_yaml(text: str, file: str) -> tuple[Any, dict[Path, int], list[Problem]
     if node is None:
         return None, lines, [Problem(file, 1, "the file is empty")]
     constructor = yaml.constructor.SafeConstructor()
-    data = _walk(node, (), lines, problems, constructor, file)
+    spelled: dict[Path, str] = booleans if booleans is not None else {}
+    data = _walk(node, (), lines, problems, constructor, file, spelled)
     return data, lines, problems
 
 
 def _walk(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[Problem],
-          ctor: yaml.constructor.SafeConstructor, file: str) -> Any:
+          ctor: yaml.constructor.SafeConstructor, file: str, spelled: dict[Path, str]) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -58,15 +65,18 @@ def _walk(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[Pr
                                         f"{lines[(*key_path, '<key>')]})"))
                 continue
             lines[(*key_path, "<key>")] = key_node.start_mark.line + 1
-            out[key] = _walk(value_node, key_path, lines, problems, ctor, file)
+            out[key] = _walk(value_node, key_path, lines, problems, ctor, file, spelled)
             if isinstance(value_node, yaml.ScalarNode) or value_node.flow_style:
                 lines[key_path] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(item, (*path, i), lines, problems, ctor, file)
+        return [_walk(item, (*path, i), lines, problems, ctor, file, spelled)
                 for i, item in enumerate(node.value)]
     try:
-        return ctor.construct_object(node, deep=True)
+        value = ctor.construct_object(node, deep=True)
+        if isinstance(value, bool):
+            spelled[path] = str(node.value)
+        return value
     except (ValueError, yaml.constructor.ConstructorError):
         return node.value  # e.g. 2027-02-30: the parser then says what it expected there
 

@@ -108,10 +108,11 @@ def check_file(
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(file, 0, f"cannot read the file: {exc}")]
-    data, lines, problems = load_yaml(text, file)
+    booleans: dict[DataPath, str] = {}
+    data, lines, problems = load_yaml(text, file, booleans)
     if data is None:
         return None, problems
-    report = Report(file, lines, problems)
+    report = Report(file, lines, problems, raw=booleans)
     definition = parse_definition(data, report, zone_exists=zone_exists,
                                   country_exists=country_exists)
     if definition is not None:

@@ -92,7 +92,11 @@ def _check_thread(definition: Definition, step: Step, report: Report, path: Path
     assert target is not None
     if target not in definition.index:
         report.error((*path, "thread"), f"step {step.id!r} threads into unknown step {target!r}")
-    elif definition.step(target).type not in (StepType.EMAIL, StepType.MANUAL_EMAIL):
+    elif definition.step(target).type is StepType.MANUAL_EMAIL:
+        report.error((*path, "thread"), f"step {step.id!r} threads into {target!r}, a manual "
+                     "email: the rep sends it from their own mail client, so its conversation "
+                     "is unknown; thread into an automatic email step")
+    elif definition.step(target).type is not StepType.EMAIL:
         report.error((*path, "thread"), f"step {step.id!r} threads into {target!r}, which is "
                      "not an email step")
     elif definition.position(target) >= definition.position(step.id):
@@ -106,7 +110,7 @@ def _check_condition(definition: Definition, step: Step, report: Report, path: P
         if name not in definition.index:
             report.error((*path, "if"), f"branch {step.id!r} tests unknown step {name!r}")
     for test in _facts(step.condition):
-        if test.step in definition.index and test.name in ("opened", "clicked", "replied") \
+        if test.step in definition.index and test.name in ("opened", "clicked", "replied", "sent") \
                 and not definition.step(test.step).is_email:
             report.error((*path, "if"), f"branch {step.id!r}: {test.name}({test.step}) "
                          f"tests {with_article(definition.step(test.step).type.value)} step, "

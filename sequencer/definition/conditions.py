@@ -116,7 +116,7 @@ class ConditionSyntaxError(ValueError):
     """The text of a condition does not parse; the message says where."""
 
 
-_TOKEN = re.compile(r"\s*(?:(==|!=|[()\[\],])|([A-Za-z_][A-Za-z0-9_\-.]*))")
+_TOKEN = re.compile(r"\s*(?:(==|!=|[()\[\],])|([A-Za-z0-9_][A-Za-z0-9_\-.]*))")
 
 
 def _tokenize(text: str) -> list[str]:
@@ -155,7 +155,7 @@ class _Parser:
 
     def name(self, what: str) -> str:
         token = self.take(describe=what)
-        if not (token[0].isalpha() or token[0] == "_"):
+        if not (token[0].isalnum() or token[0] == "_"):
             raise ConditionSyntaxError(f"expected {what}, found {token!r}")
         return token
 

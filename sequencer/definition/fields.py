@@ -16,4 +16,4 @@ ALWAYS_PRESENT = {
     "sender": frozenset({"name", "email", "first_name", "signature"}),
 }
 NAMESPACES = {"prospect": PROSPECT_FIELDS, "account": ACCOUNT_FIELDS, "sender": SENDER_FIELDS}
-TOP_LEVEL = frozenset({*NAMESPACES, "unsubscribe_url", "sequence", "step"})
+TOP_LEVEL = frozenset({*NAMESPACES, "unsubscribe_url"})

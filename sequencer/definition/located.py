@@ -29,6 +29,7 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     step_paths: dict[str, Path] = field(default_factory=dict)
     anchors: dict[tuple[str, ...], Path] = field(default_factory=dict)
+    raw: Mapping[Path, str] = field(default_factory=dict)  # how booleans were spelled
 
     def line(self, path: Path) -> int:
         """The line of ``path``, or of its nearest ancestor that has one."""

@@ -31,6 +31,7 @@ from sequencer.definition.model import (
     Tracking,
     Variant,
     Wait,
+    WaitUnit,
     Window,
 )
 
@@ -165,6 +166,10 @@ class _Context:
                     out[name] = flag
         return out
 
+    def _written_as(self, path: Path, spellings: tuple[str, ...]) -> bool:
+        """Whether the value at ``path`` was literally one of ``spellings`` in the file."""
+        return self.report.raw.get(path) in spellings
+
     # -- schedule --------------------------------------------------------------
     def schedule(self, raw: object) -> Schedule:
         block = _mapping(raw, ("schedule",), self.report, "'schedule' must be a mapping")
@@ -181,7 +186,9 @@ class _Context:
         if country is not None:
             country = self.country(country, ("schedule", "country"))
         holidays = block.get("holidays", HOLIDAYS_PROSPECT_COUNTRY)
-        if holidays in (None, False, "none"):
+        if holidays is False and self._written_as(("schedule", "holidays"), ("no", "NO", "No")):
+            holidays = self.country(False, ("schedule", "holidays"))  # Norway, unquoted
+        elif holidays in (None, False, "none"):
             holidays = None
         elif holidays != HOLIDAYS_PROSPECT_COUNTRY:
             holidays = self.country(holidays, ("schedule", "holidays"))
@@ -201,6 +208,10 @@ class _Context:
         )
 
     def country(self, value: object, path: Path) -> str | None:
+        if isinstance(value, bool):
+            self.report.error(path, f"YAML reads the country code {'NO' if not value else 'YES'} "
+                              "as a boolean: write it in quotes, as in 'NO'")
+            return None
         if not isinstance(value, str) or (
             self.country_exists is not None and not self.country_exists(value.upper())
         ):
@@ -295,18 +306,26 @@ class _Context:
         _known_keys(rules, path, ("resume_after_return", "default_days"), self.report,
                     "out_of_office")
         resume = self.wait_days(rules.get("resume_after_return", "1 business day"),
-                                (*path, "resume_after_return"))
-        default = self.wait_days(rules.get("default_days", "7 days"), (*path, "default_days"))
+                                (*path, "resume_after_return"), (WaitUnit.BUSINESS_DAYS,))
+        default = self.wait_days(rules.get("default_days", "7 days"), (*path, "default_days"),
+                                 (WaitUnit.DAYS, WaitUnit.WEEKS))
         return PauseRules(True, resume, default)
 
-    def wait_days(self, raw: object, path: Path) -> int:
-        if isinstance(raw, int) and not isinstance(raw, bool):
+    def wait_days(self, raw: object, path: Path, units: tuple[WaitUnit, ...]) -> int:
+        """A whole number of days (or business days) given as a number or as a wait."""
+        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
             return raw
         try:
-            return parse_wait(raw).amount
+            wait = parse_wait(raw)
         except ValueError as exc:
             self.report.error(path, str(exc))
             return 1
+        if wait.unit not in units:
+            names = " or ".join(u.value.replace("_", " ") for u in units)
+            self.report.error(path, f"{path[-1]!r} is counted in {names}, not "
+                              f"{wait.unit.value.replace('_', ' ')}")
+            return 1
+        return wait.amount * (7 if wait.unit is WaitUnit.WEEKS else 1)
 
     def limits(self, raw: object) -> Limits:
         block = _mapping(raw, ("limits",), self.report, "'limits' must be a mapping")
@@ -320,10 +339,14 @@ class _Context:
         if weekly is not None:
             weekly = self.typed(weekly, ("limits", "max_touches_per_week"), int, "a whole number")
             if weekly is not None and weekly < 1:
-                self.report.error(("limits", "max_touches_per_week"), "must be at least 1")
+                self.report.error(("limits", "max_touches_per_week"),
+                                  "max_touches_per_week must be at least 1")
                 weekly = None
         soft = self.typed(block.get("max_soft_bounces", 3), ("limits", "max_soft_bounces"), int,
                           "a whole number")
+        if soft is not None and soft < 0:
+            self.report.error(("limits", "max_soft_bounces"), "max_soft_bounces must be 0 or more")
+            soft = None
         return Limits(bool(one) if one is not None else True, reenroll, after, weekly,
                       soft if soft is not None else 3)
 

@@ -36,7 +36,9 @@ class CreateTask:
     kind: StepType
     due_at: datetime
     instructions: str | None = None
-    template: str | None = None
+    template: str | None = None  # a draft for the rep (manual email, LinkedIn message)
+    variant: str | None = None
+    subject: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

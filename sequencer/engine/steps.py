@@ -135,7 +135,15 @@ def _run_email(definition: Definition, state: EnrollmentState, step: Step) -> De
         variants = {**variants, step.id: variant.id}
     subject, in_reply_to = variant.subject, None
     references: tuple[str, ...] = ()
-    thread = state.threads.get(thread_root(definition, step.id)) if step.thread else None
+    root = thread_root(definition, step.id) if step.thread else step.id
+    thread = state.threads.get(root) if step.thread else None
+    if step.thread and thread is None and subject is None:
+        # The email it follows up was never sent (a branch went around it): start the
+        # conversation with that email's subject instead of sending without one.
+        first = definition.step(root)
+        chosen = state.variants.get(root)
+        subject = next((v.subject for v in first.variants if v.id == chosen and v.subject),
+                       next((v.subject for v in first.variants if v.subject), None))
     if thread is not None:
         subject = thread.subject if thread.subject.lower().startswith("re:") \
             else f"Re: {thread.subject}"
@@ -146,10 +154,15 @@ def _run_email(definition: Definition, state: EnrollmentState, step: Step) -> De
 
 
 def _run_task(state: EnrollmentState, step: Step, *, now: datetime) -> Decision:
-    template = step.variants[0].template if step.variants else None
+    variants = state.variants
+    variant = None
+    if step.variants:
+        variant = pick_variant(step, state.seed)
+        variants = {**variants, step.id: variant.id}
     task = CreateTask(step.id, state.round_of(step.id), step.type, now, step.instructions,
-                      template)
-    return Decision(evolve(state, waiting_on=step.id), (task,))
+                      variant.template if variant else None,
+                      variant.id if variant else None, variant.subject if variant else None)
+    return Decision(evolve(state, waiting_on=step.id, variants=variants), (task,))
 
 
 def window_closed(state: EnrollmentState, *, now: datetime, tt: Timetable) -> Decision | None:

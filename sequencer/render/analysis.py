@@ -77,14 +77,8 @@ def _visit(node: nodes.Node, report: TemplateReport, *, guarded: frozenset[str],
         _visit(node.left, report, guarded=guarded, fallback=True, local=local)
         _visit(node.right, report, guarded=guarded, fallback=fallback, local=local)
         return
-    if isinstance(node, nodes.If):
-        _visit(node.test, report, guarded=guarded, fallback=True, local=local)
-        candidates = [node.test, *node.test.find_all(nodes.Getattr)]
-        tested = guarded | {n for n in map(_dotted, candidates) if n}
-        for child in node.body:
-            _visit(child, report, guarded=tested, fallback=fallback, local=local)
-        for child in [*node.elif_, *node.else_]:
-            _visit(child, report, guarded=guarded, fallback=fallback, local=local)
+    if isinstance(node, nodes.CondExpr | nodes.If):
+        _visit_conditional(node, report, guarded=guarded, fallback=fallback, local=local)
         return
     name = _dotted(node) if isinstance(node, nodes.Getattr | nodes.Getitem | nodes.Name) else None
     if name is not None and name.split(".")[0] not in local:
@@ -94,6 +88,35 @@ def _visit(node: nodes.Node, report: TemplateReport, *, guarded: frozenset[str],
         return
     for child in node.iter_child_nodes():
         _visit(child, report, guarded=guarded, fallback=fallback, local=local)
+
+
+def _visit_conditional(node: nodes.CondExpr | nodes.If, report: TemplateReport, *,
+                       guarded: frozenset[str], fallback: bool, local: set[str]) -> None:
+    """What the test ensures guards the true branch only."""
+    _visit(node.test, report, guarded=guarded, fallback=True, local=local)
+    tested = guarded | _ensured(node.test)
+    then: list[nodes.Node]
+    otherwise: list[nodes.Node]
+    if isinstance(node, nodes.CondExpr):
+        then, otherwise = [node.expr1], [node.expr2] if node.expr2 is not None else []
+    else:
+        then, otherwise = list(node.body), [*node.elif_, *node.else_]
+    for child in then:
+        _visit(child, report, guarded=tested, fallback=fallback, local=local)
+    for child in otherwise:
+        _visit(child, report, guarded=guarded, fallback=fallback, local=local)
+
+
+def _ensured(test: nodes.Node) -> set[str]:
+    """The fields a true ``test`` guarantees present: ``a and b`` both, ``a or b`` neither."""
+    if isinstance(test, nodes.Getattr | nodes.Getitem | nodes.Name):
+        name = _dotted(test)
+        return {name} if name else set()
+    if isinstance(test, nodes.And):
+        return _ensured(test.left) | _ensured(test.right)
+    if isinstance(test, nodes.Or):
+        return _ensured(test.left) & _ensured(test.right)
+    return set()  # not, comparisons and calls guarantee nothing
 
 
 def field_problem(name: str, custom_fields: frozenset[str]) -> str | None:

@@ -210,7 +210,7 @@ class _Simulation:
             self.push(at + rng.randint(600, DAY), i, ev.Unsubscribed())
 
     def work_task(self, i: int, action: CreateTask, at: int) -> None:
-        self.record(i, action.step, None, None, at)
+        self.record(i, action.step, action.variant, None, at)
         self.follow(i, ev.TaskCompleted(action.step, self.outcome(action.kind)), at)
 
     def outcome(self, kind: StepType) -> str:
