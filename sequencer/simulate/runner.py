@@ -32,6 +32,7 @@ from sequencer.simulate.model import Behaviour, Mailbox, SimProspect
 from sequencer.timing.calendar import NO_HOLIDAYS, HolidayCalendar
 from sequencer.timing.sendtime import mix
 
+NO_RECENT_TOUCHES = ev.Due()
 DAY = 86400
 WEEK = 7 * DAY
 
@@ -127,7 +128,8 @@ class _Simulation:
                 due = state.resume_at if state.resume_at is not None else state.due_at
                 if due is None or int(due.timestamp()) != at:
                     continue  # rescheduled or ended since this wake-up was queued
-                event = ev.Due(self.recent_touches(i, at))
+                recent = self.recent_touches(i, at)
+                event = ev.Due(recent) if recent else NO_RECENT_TOUCHES
             now = datetime.fromtimestamp(at, UTC)
             decision = advance(self.definition, state, event, now=now, calendar=self.calendar)
             states[i] = decision.state

@@ -6,7 +6,8 @@ wall time with ``zoneinfo``, finds the day whose window contains that wall time
 consults the ``holidays`` package directly. A wall-clock time lived twice (the
 second pass of a repeated hour, ``fold=1``) counts once, at its first pass.
 
-Scenarios are drawn in two kinds: anywhere in 2026-2028, and around a DST
+Scenarios are drawn in three kinds: anywhere in 2026-2028; around a local
+midnight, where windows crossing midnight hand over; and around a DST
 transition of the drawn zone with windows placed near the transition's wall
 time on its day, so the gaps and repeated hours are actually exercised.
 """
@@ -166,6 +167,7 @@ ANY_WINDOW = st.builds(lambda start, length: Window(start, start + length), STAR
 DAY_WINDOWS = st.lists(ANY_WINDOW, min_size=1, max_size=3)
 OPEN_DAYS = st.sets(st.integers(0, 6), min_size=1, max_size=7)
 NEAR_CHANGE = st.integers(-6 * 3600, 6 * 3600)
+NEAR_MIDNIGHT = st.integers(-3 * 3600, 5 * 3600)
 ANYWHERE = st.integers(START, END)
 HOLIDAY_SETTING = st.sampled_from([None, "prospect_country", "prospect_country", "DE", "GB"])
 COUNTRY = st.sampled_from(COUNTRIES)
@@ -202,6 +204,11 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             reach = draw(st.integers(min(longest, max(1, 1440 + wall_minute - 120 - evening)),
                                      longest))
             days[(weekday - 1) % 7].append(Window(evening, evening + reach))
+    elif draw(st.booleans()):
+        # Around a local midnight, where windows crossing midnight hand over to the next day.
+        day = date(2026, 1, 1) + timedelta(days=draw(st.integers(0, 3 * 365)))
+        midnight = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone))
+        earliest = int(midnight.timestamp()) + draw(NEAR_MIDNIGHT)
     else:
         earliest = draw(ANYWHERE)
     return Scenario(
