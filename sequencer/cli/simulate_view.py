@@ -25,6 +25,7 @@ def show_summary(console: Console, summary: Summary, *, title: str) -> None:
     console.print(f"Sent outside 08:00-18:00 in the prospect's local time: "
                   f"{summary.outside_business_hours:.2%}")
     console.print(_steps_table(summary))
+    console.print(per_day_line(summary.per_day))
     console.print(_weeks_table(summary))
     console.print(_exits_line(summary))
     if any(m.daily_cap for m in summary.mailboxes):
@@ -40,6 +41,19 @@ def _steps_table(summary: Summary) -> Table:
         table.add_row(s.step, s.type, f"{s.touches:,}", f"{s.nominal_day:g}",
                       _num(s.median_day), _num(s.p90_slip_days), _num(s.max_slip_days))
     return table
+
+
+SPARKS = "·▁▂▃▄▅▆▇█"  # a visible dot for an empty day, so that long runs fold cleanly
+
+
+def per_day_line(per_day: dict[date, int]) -> str:
+    """Touches per UTC day as one character a day, from the first day to the last."""
+    first, last = min(per_day), max(per_day)
+    peak = max(per_day.values())
+    days = [per_day.get(first + timedelta(days=i), 0) for i in range((last - first).days + 1)]
+    spark = "".join(SPARKS[0 if n == 0 else max(1, round(8 * n / peak))] for n in days)
+    return (f"Touches per day, {first:%Y-%m-%d} to {last:%Y-%m-%d} (peak {peak:,}, "
+            f"· = none):\n[cyan]{spark}[/cyan]")
 
 
 def _num(value: float | None) -> str:

@@ -51,6 +51,7 @@ def test_simulate_writes_every_touch_with_its_utc_and_local_time(tmp_path: Path)
     assert {t["step_type"] for t in touches} >= {"email", "call", "linkedin_connect"}
     assert {t["variant"] for t in touches if t["step_id"] == "intro"} == {"a", "b"}
     assert "touches" in output and "outside 08:00-18:00" in output
+    assert "Touches per day" in output and "Touches per week" in output
 
 
 def test_every_cold_touch_lands_inside_a_local_window_on_a_business_day(tmp_path: Path) -> None:
