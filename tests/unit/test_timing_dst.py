@@ -178,17 +178,28 @@ def test_a_window_opening_inside_the_skipped_hour_opens_when_the_clocks_jump(
 
 
 @spring
-def test_a_send_in_the_skipped_hour_is_never_at_a_local_time_that_does_not_exist(
+def test_a_window_straddling_the_skipped_hour_loses_it_and_never_yields_a_missing_time(
     t: Transition,
 ) -> None:
     gap_start = minutes(t.first)
-    schedule = every_day(f"{clock(gap_start - 60)}-{clock(gap_start + 120)}")
-    jump = datetime.fromisoformat(t.at(t.second, t.after))
-    for seconds_before in (3600, 60, 1):
-        earliest = jump - timedelta(seconds=seconds_before)
+    opens, closes = gap_start - 30, gap_start + 90  # e.g. 01:30-03:30 around a 02:00-03:00 gap
+    schedule = every_day(f"{clock(opens)}-{clock(closes)}")
+    jump = datetime.fromisoformat(t.at(t.second, t.after)).astimezone(UTC)
+    assert send(t.zone, schedule, jump - timedelta(seconds=1)) == jump - timedelta(seconds=1)
+    assert send(t.zone, schedule, jump) == jump
+    day = date.fromisoformat(t.day)
+    open_minutes = 0
+    for step in range(4 * 60):  # every real minute from two hours before the jump
+        earliest = jump + timedelta(minutes=step - 120)
         result = send(t.zone, schedule, earliest)
-        assert result == earliest
         assert_wall_time_exists(result, t.zone)
+        on_day = wall_minutes_on(result, t.zone, day)
+        assert opens <= on_day < closes or opens <= on_day - 1440 < closes, (
+            f"{wall(earliest, t.zone)} -> {wall(result, t.zone)} is outside "
+            f"{clock(opens)}-{clock(closes)}"
+        )
+        open_minutes += result == earliest
+    assert open_minutes == 60  # two wall-clock hours, one of which never happens
 
 
 @spring
@@ -413,8 +424,8 @@ def test_whether_a_repeated_wall_time_is_open_does_not_depend_on_where_the_windo
     open_when_ending_inside = send(t.zone, ends_inside, second_pass) == second_pass
     open_when_ending_after = send(t.zone, ends_after, second_pass) == second_pass
     assert open_when_ending_inside == open_when_ending_after, (
-        f"{wall(second_pass, t.zone)} is open in {clock(low)}-{clock(high)} "
-        f"but not in {clock(low)}-{clock(low + 30)}"
+        f"{wall(second_pass, t.zone)}: open in {clock(low)}-{clock(low + 30)}? "
+        f"{open_when_ending_inside}; open in {clock(low)}-{clock(high)}? {open_when_ending_after}"
     )
 
 

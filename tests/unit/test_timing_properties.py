@@ -29,23 +29,41 @@ from sequencer.timing import next_send_time, timetable_for
 
 ZONES = (
     # DST zones named in the brief
-    "America/New_York", "Europe/London", "Australia/Sydney", "Pacific/Chatham",
+    "America/New_York",
+    "Europe/London",
+    "Australia/Sydney",
+    "Pacific/Chatham",
     # fractional offsets without DST
-    "Asia/Kolkata", "Asia/Kathmandu",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
     # more DST rules: half-hour DST, midnight transitions, southern hemisphere, Ramadan
-    "Australia/Lord_Howe", "America/St_Johns", "America/Santiago", "America/Havana",
-    "America/Asuncion", "Africa/Casablanca", "Pacific/Auckland", "Australia/Adelaide",
-    "America/Los_Angeles", "America/Chicago", "Europe/Berlin", "Europe/Dublin",
+    "Australia/Lord_Howe",
+    "America/St_Johns",
+    "America/Santiago",
+    "America/Havana",
+    "America/Asuncion",
+    "Africa/Casablanca",
+    "Pacific/Auckland",
+    "Australia/Adelaide",
+    "America/Los_Angeles",
+    "America/Chicago",
+    "Europe/Berlin",
+    "Europe/Dublin",
     # no DST
-    "UTC", "Asia/Tokyo", "Asia/Tehran", "America/Sao_Paulo", "Pacific/Kiritimati",
+    "UTC",
+    "Asia/Tokyo",
+    "Asia/Tehran",
+    "America/Sao_Paulo",
+    "Pacific/Kiritimati",
     "Pacific/Pago_Pago",
 )
 COUNTRIES = (None, "US", "GB", "DE", "AU", "IN", "NZ", "CL")
 START = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
 END = int(datetime(2029, 1, 1, tzinfo=UTC).timestamp())
 CALENDAR = PublicHolidays()
-PROPERTY = settings(max_examples=300, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 # -- the oracle: zoneinfo and holidays only ---------------------------------------------
@@ -70,8 +88,12 @@ class Scenario:
         return ZoneInfo(self.zone)
 
     def schedule(self, jitter: int) -> Schedule:
-        return Schedule(windows=self.windows, holidays=self.holidays_setting,
-                        default_country=self.default_country, jitter_seconds=jitter)
+        return Schedule(
+            windows=self.windows,
+            holidays=self.holidays_setting,
+            default_country=self.default_country,
+            jitter_seconds=jitter,
+        )
 
     @property
     def holiday_country(self) -> str | None:
@@ -201,8 +223,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         if draw(st.booleans()):  # and a window from the evening before, across midnight
             evening = draw(st.integers(1080, 1439))
             longest = min(2879, 1440 + wall_minute + 120) - evening
-            reach = draw(st.integers(min(longest, max(1, 1440 + wall_minute - 120 - evening)),
-                                     longest))
+            reach = draw(
+                st.integers(min(longest, max(1, 1440 + wall_minute - 120 - evening)), longest)
+            )
             days[(weekday - 1) % 7].append(Window(evening, evening + reach))
     elif draw(st.booleans()):
         # Around a local midnight, where windows crossing midnight hand over to the next day.
@@ -234,7 +257,8 @@ def test_the_send_time_is_never_before_the_earliest_and_lies_in_an_open_window(
     found = s.openings(result)
     assert found, (
         f"{s.show(result)} (asked for {s.show(s.earliest)}) is in no window of its day "
-        f"or the day before, or is a repeated wall time")
+        f"or the day before, or is a repeated wall time"
+    )
     for day, _ in found:
         assert s.windows[day.weekday()], f"{s.show(result)} opens on a weekday without windows"
         assert not s.is_holiday(day), f"{s.show(result)} is in a window of holiday {day}"
@@ -247,11 +271,13 @@ def test_without_jitter_no_earlier_admissible_moment_is_skipped(s: Scenario) -> 
     if result == s.earliest:
         return
     assert not s.openings(s.earliest), (
-        f"asked for {s.show(s.earliest)}, which is open, but got {s.show(result)}")
+        f"asked for {s.show(s.earliest)}, which is open, but got {s.show(result)}"
+    )
     for instant in minute_marks(s.earliest, result):
         assert not s.openings(instant), (
             f"asked for {s.show(s.earliest)}, got {s.show(result)}, "
-            f"but {s.show(instant)} was already open")
+            f"but {s.show(instant)} was already open"
+        )
 
 
 @PROPERTY
@@ -260,7 +286,8 @@ def test_jitter_moves_a_send_by_at_most_the_jitter_within_the_same_window(s: Sce
     plain = s.send(0)
     jittered = s.send(s.jitter)
     assert plain <= jittered <= plain + s.jitter, (
-        f"{s.show(jittered)} is not within {s.jitter}s after {s.show(plain)}")
+        f"{s.show(jittered)} is not within {s.jitter}s after {s.show(plain)}"
+    )
     # One window must hold the plain time, the jittered one and every minute between.
     windows = s.openings(plain)
     assert windows, f"{s.show(plain)} is in no window"
@@ -270,13 +297,20 @@ def test_jitter_moves_a_send_by_at_most_the_jitter_within_the_same_window(s: Sce
         windows &= s.openings(instant)
         assert windows, (
             f"between {s.show(plain)} and {s.show(jittered)}, {s.show(instant)} is not in "
-            "the same window")
+            "the same window"
+        )
 
 
 def test_the_scenarios_cover_at_least_twenty_zones_with_the_required_ones() -> None:
     assert len(set(ZONES)) >= 20
-    required = {"America/New_York", "Europe/London", "Australia/Sydney", "Asia/Kolkata",
-                "Asia/Kathmandu", "Pacific/Chatham"}
+    required = {
+        "America/New_York",
+        "Europe/London",
+        "Australia/Sydney",
+        "Asia/Kolkata",
+        "Asia/Kathmandu",
+        "Pacific/Chatham",
+    }
     assert required <= set(ZONES)
     assert len(transitions("America/New_York")) == 6
     assert transitions("Asia/Kolkata") == ()

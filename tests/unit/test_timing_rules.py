@@ -55,14 +55,21 @@ def table(plan: Schedule, zone: str = NEW_YORK, country: str | None = "US") -> T
     return timetable_for(plan, zone, country, CALENDAR)
 
 
-def send_wall(plan: Schedule, earliest: str, *, zone: str = NEW_YORK,
-              country: str | None = "US", seed: int = 0) -> str:
+def send_wall(
+    plan: Schedule,
+    earliest: str,
+    *,
+    zone: str = NEW_YORK,
+    country: str | None = "US",
+    seed: int = 0,
+) -> str:
     result = next_send_time(local(zone, earliest), table(plan, zone, country), seed=seed)
     return wall(result, zone)
 
 
-def due_wall(plan: Schedule, previous: str, wait: Wait, *, zone: str = NEW_YORK,
-             country: str | None = "US") -> str:
+def due_wall(
+    plan: Schedule, previous: str, wait: Wait, *, zone: str = NEW_YORK, country: str | None = "US"
+) -> str:
     return wall(due_after_wait(local(zone, previous), wait, table(plan, zone, country)), zone)
 
 
@@ -101,21 +108,51 @@ def test_a_send_inside_a_window_goes_out_at_once_and_between_windows_at_the_next
     ("zone", "earliest", "country", "expected"),
     [
         # Independence Day, Tuesday 2028-07-04.
-        pytest.param(NEW_YORK, "2028-07-03 16:30", "US", "2028-07-05T08:00:00-04:00",
-                     id="july-4th-us-prospect"),
-        pytest.param(NEW_YORK, "2028-07-03 16:30", "GB", "2028-07-04T08:00:00-04:00",
-                     id="july-4th-british-prospect"),
+        pytest.param(
+            NEW_YORK,
+            "2028-07-03 16:30",
+            "US",
+            "2028-07-05T08:00:00-04:00",
+            id="july-4th-us-prospect",
+        ),
+        pytest.param(
+            NEW_YORK,
+            "2028-07-03 16:30",
+            "GB",
+            "2028-07-04T08:00:00-04:00",
+            id="july-4th-british-prospect",
+        ),
         # Thanksgiving, Thursday 2026-11-26 (Canada's is in October).
-        pytest.param(NEW_YORK, "2026-11-25 16:30", "US", "2026-11-27T08:00:00-05:00",
-                     id="thanksgiving-us-prospect"),
-        pytest.param(NEW_YORK, "2026-11-25 16:30", "CA", "2026-11-26T08:00:00-05:00",
-                     id="thanksgiving-canadian-prospect"),
+        pytest.param(
+            NEW_YORK,
+            "2026-11-25 16:30",
+            "US",
+            "2026-11-27T08:00:00-05:00",
+            id="thanksgiving-us-prospect",
+        ),
+        pytest.param(
+            NEW_YORK,
+            "2026-11-25 16:30",
+            "CA",
+            "2026-11-26T08:00:00-05:00",
+            id="thanksgiving-canadian-prospect",
+        ),
         # Christmas Monday 2028-12-25 and Boxing Day Tuesday 2028-12-26 in the UK;
         # in the US only Christmas is a holiday.
-        pytest.param(LONDON, "2028-12-22 16:30", "GB", "2028-12-27T08:00:00+00:00",
-                     id="boxing-day-british-prospect"),
-        pytest.param(LONDON, "2028-12-22 16:30", "US", "2028-12-26T08:00:00+00:00",
-                     id="boxing-day-us-prospect"),
+        pytest.param(
+            LONDON,
+            "2028-12-22 16:30",
+            "GB",
+            "2028-12-27T08:00:00+00:00",
+            id="boxing-day-british-prospect",
+        ),
+        pytest.param(
+            LONDON,
+            "2028-12-22 16:30",
+            "US",
+            "2028-12-26T08:00:00+00:00",
+            id="boxing-day-us-prospect",
+        ),
     ],
 )
 def test_holidays_of_the_prospects_country_are_skipped_and_only_those(
@@ -134,8 +171,9 @@ def test_a_fixed_holiday_country_applies_to_every_prospect() -> None:
     plan = schedule(holidays="DE")
     # German Unity Day, Tuesday 2028-10-03, is skipped for prospects anywhere ...
     for country in ("US", "GB", "DE", None):
-        assert send_wall(plan, "2028-10-02 16:30", country=country) == \
-            "2028-10-04T08:00:00-04:00", country
+        assert (
+            send_wall(plan, "2028-10-02 16:30", country=country) == "2028-10-04T08:00:00-04:00"
+        ), country
     # ... and the prospect's own holidays no longer count.
     assert send_wall(plan, "2028-07-03 16:30", country="US") == "2028-07-04T08:00:00-04:00"
 
@@ -143,12 +181,11 @@ def test_a_fixed_holiday_country_applies_to_every_prospect() -> None:
 def test_a_prospect_without_a_country_gets_the_schedules_default_country() -> None:
     with_default = schedule(default_country="US")
     without_default = schedule()
-    assert send_wall(with_default, "2028-07-03 16:30", country=None) == \
-        "2028-07-05T08:00:00-04:00"
-    assert send_wall(without_default, "2028-07-03 16:30", country=None) == \
-        "2028-07-04T08:00:00-04:00"
-    assert send_wall(with_default, "2028-07-03 16:30", country="GB") == \
-        "2028-07-04T08:00:00-04:00"
+    assert send_wall(with_default, "2028-07-03 16:30", country=None) == "2028-07-05T08:00:00-04:00"
+    assert (
+        send_wall(without_default, "2028-07-03 16:30", country=None) == "2028-07-04T08:00:00-04:00"
+    )
+    assert send_wall(with_default, "2028-07-03 16:30", country="GB") == "2028-07-04T08:00:00-04:00"
 
 
 def test_a_holiday_closes_the_windows_that_open_on_it_including_after_midnight() -> None:
@@ -176,19 +213,27 @@ def test_two_business_days_from_thursday_is_monday() -> None:
 def test_two_business_days_from_the_friday_before_a_monday_holiday_is_wednesday() -> None:
     # Labor Day is Monday 2026-09-07 in the US, a working day in the UK.
     plan = schedule()
-    assert due_wall(plan, "2026-09-04 09:00", TWO_BUSINESS_DAYS, country="US") == \
-        "2026-09-09T00:00:00-04:00"
-    assert due_wall(plan, "2026-09-04 09:00", TWO_BUSINESS_DAYS, country="GB") == \
-        "2026-09-08T00:00:00-04:00"
+    assert (
+        due_wall(plan, "2026-09-04 09:00", TWO_BUSINESS_DAYS, country="US")
+        == "2026-09-09T00:00:00-04:00"
+    )
+    assert (
+        due_wall(plan, "2026-09-04 09:00", TWO_BUSINESS_DAYS, country="GB")
+        == "2026-09-08T00:00:00-04:00"
+    )
 
 
 def test_business_days_follow_the_prospects_calendar_not_the_senders() -> None:
     # The UK's Early May bank holiday is Monday 2026-05-04, a working day in the US.
     plan = schedule()
-    assert due_wall(plan, "2026-05-01 09:00", TWO_BUSINESS_DAYS, zone=LONDON, country="GB") \
+    assert (
+        due_wall(plan, "2026-05-01 09:00", TWO_BUSINESS_DAYS, zone=LONDON, country="GB")
         == "2026-05-06T00:00:00+01:00"
-    assert due_wall(plan, "2026-05-01 09:00", TWO_BUSINESS_DAYS, zone=LONDON, country="US") \
+    )
+    assert (
+        due_wall(plan, "2026-05-01 09:00", TWO_BUSINESS_DAYS, zone=LONDON, country="US")
         == "2026-05-05T00:00:00+01:00"
+    )
 
 
 def test_business_days_ignore_holidays_when_the_schedule_has_none() -> None:
@@ -205,10 +250,14 @@ def test_business_days_are_counted_from_the_prospects_local_day() -> None:
 
 def test_business_days_follow_the_schedules_business_days() -> None:
     sunday_to_thursday = schedule(business_days=frozenset({6, 0, 1, 2, 3}), holidays=None)
-    assert due_wall(sunday_to_thursday, "2026-09-10 09:00", TWO_BUSINESS_DAYS) == \
-        "2026-09-14T00:00:00-04:00"  # Thu -> Sun (1) -> Mon (2)
-    assert due_wall(sunday_to_thursday, "2026-09-09 09:00", TWO_BUSINESS_DAYS) == \
-        "2026-09-13T00:00:00-04:00"  # Wed -> Thu (1) -> Sun (2)
+    assert (
+        due_wall(sunday_to_thursday, "2026-09-10 09:00", TWO_BUSINESS_DAYS)
+        == "2026-09-14T00:00:00-04:00"
+    )  # Thu -> Sun (1) -> Mon (2)
+    assert (
+        due_wall(sunday_to_thursday, "2026-09-09 09:00", TWO_BUSINESS_DAYS)
+        == "2026-09-13T00:00:00-04:00"
+    )  # Wed -> Thu (1) -> Sun (2)
 
 
 # -- calendar-day and hour waits ---------------------------------------------------------
@@ -220,16 +269,17 @@ def test_a_day_wait_lands_at_local_start_of_day_and_goes_out_in_the_first_window
 
 
 def test_a_week_wait_lands_at_local_start_of_the_same_weekday_a_week_later() -> None:
-    assert due_wall(schedule(), "2026-09-15 15:30", Wait(1, WaitUnit.WEEKS)) == \
-        "2026-09-22T00:00:00-04:00"
+    assert (
+        due_wall(schedule(), "2026-09-15 15:30", Wait(1, WaitUnit.WEEKS))
+        == "2026-09-22T00:00:00-04:00"
+    )
 
 
 def test_a_day_wait_landing_on_a_weekend_goes_out_on_monday() -> None:
     plan = schedule()
     previous = local(NEW_YORK, "2026-09-11 09:00")
     timetable = table(plan)
-    result = next_send_time(due_after_wait(previous, Wait(1, WaitUnit.DAYS), timetable),
-                            timetable)
+    result = next_send_time(due_after_wait(previous, Wait(1, WaitUnit.DAYS), timetable), timetable)
     assert wall(result, NEW_YORK) == "2026-09-14T08:00:00-04:00"
 
 
@@ -248,8 +298,7 @@ def test_hour_and_minute_waits_are_absolute() -> None:
     assert three_hours - previous == timedelta(hours=3)
     assert ninety_minutes - previous == timedelta(minutes=90)
     assert wall(next_send_time(three_hours, timetable), NEW_YORK) == "2026-09-14T15:00:00-04:00"
-    assert wall(next_send_time(ninety_minutes, timetable), NEW_YORK) == \
-        "2026-09-14T15:00:00-04:00"
+    assert wall(next_send_time(ninety_minutes, timetable), NEW_YORK) == "2026-09-14T15:00:00-04:00"
     short = due_after_wait(previous, Wait(20, WaitUnit.MINUTES), timetable)
     assert wall(next_send_time(short, timetable), NEW_YORK) == "2026-09-14T09:30:00-04:00"
 
@@ -272,8 +321,13 @@ def test_a_zero_wait_is_due_at_once() -> None:
 TWENTY_MINUTES = 20 * 60
 
 
-def jittered(earliest: str, seed: int, *, windows: tuple[tuple[Window, ...], ...] = WEEKDAYS_ONLY,
-             jitter: int = TWENTY_MINUTES) -> datetime:
+def jittered(
+    earliest: str,
+    seed: int,
+    *,
+    windows: tuple[tuple[Window, ...], ...] = WEEKDAYS_ONLY,
+    jitter: int = TWENTY_MINUTES,
+) -> datetime:
     plan = schedule(windows, jitter_seconds=jitter)
     return next_send_time(local(NEW_YORK, earliest), table(plan), seed=seed)
 
@@ -284,8 +338,9 @@ def test_jitter_is_the_same_for_the_same_seed() -> None:
         again = jittered("2026-09-14 07:00", seed)
         rebuilt = next_send_time(
             local(NEW_YORK, "2026-09-14 07:00"),
-            timetable_for(schedule(jitter_seconds=TWENTY_MINUTES), NEW_YORK, "US",
-                          PublicHolidays()),
+            timetable_for(
+                schedule(jitter_seconds=TWENTY_MINUTES), NEW_YORK, "US", PublicHolidays()
+            ),
             seed=seed,
         )
         assert first == again == rebuilt
@@ -297,9 +352,11 @@ def test_jitter_differs_across_seeds() -> None:
 
 
 def test_jitter_stays_between_the_first_admissible_moment_and_the_jitter_after_it() -> None:
-    for earliest, first in (("2026-09-14 07:00", "2026-09-14 08:00"),
-                            ("2026-09-14 08:30", "2026-09-14 08:30"),
-                            ("2026-09-12 12:00", "2026-09-14 08:00")):
+    for earliest, first in (
+        ("2026-09-14 07:00", "2026-09-14 08:00"),
+        ("2026-09-14 08:30", "2026-09-14 08:30"),
+        ("2026-09-12 12:00", "2026-09-14 08:00"),
+    ):
         low = local(NEW_YORK, first)
         results = [jittered(earliest, seed) for seed in range(300)]
         assert all(low <= r <= low + timedelta(seconds=TWENTY_MINUTES) for r in results)
@@ -330,8 +387,13 @@ SEQUENCE = Definition(
     name="two-emails",
     steps=(
         Step("one", StepType.EMAIL, variants=(Variant("a", "one.j2", "Hello"),)),
-        Step("two", StepType.EMAIL, wait=TWO_BUSINESS_DAYS, thread="one",
-             variants=(Variant("a", "two.j2"),)),
+        Step(
+            "two",
+            StepType.EMAIL,
+            wait=TWO_BUSINESS_DAYS,
+            thread="one",
+            variants=(Variant("a", "two.j2"),),
+        ),
     ),
     schedule=schedule(jitter_seconds=TWENTY_MINUTES),
 )
@@ -345,8 +407,9 @@ def scheduled(actions: tuple[object, ...], step: str) -> datetime:
 def step_two_due(enrolled: str, step_one_sent_late_by: timedelta) -> tuple[datetime, datetime]:
     """Enroll, let step one go out late by the given time, return (sent, step two due)."""
     now = local(NEW_YORK, enrolled)
-    decision = start(SEQUENCE, timezone=NEW_YORK, country="US", seed=4242, now=now,
-                     calendar=CALENDAR)
+    decision = start(
+        SEQUENCE, timezone=NEW_YORK, country="US", seed=4242, now=now, calendar=CALENDAR
+    )
     sent_at = scheduled(decision.actions, "one") + step_one_sent_late_by
     decision = advance(SEQUENCE, decision.state, Due(), now=sent_at, calendar=CALENDAR)
     assert any(isinstance(a, SendEmail) and a.step == "one" for a in decision.actions)
@@ -359,11 +422,17 @@ def step_two_due(enrolled: str, step_one_sent_late_by: timedelta) -> tuple[datet
     ("enrolled", "late_by", "on_time_two", "late_two"),
     [
         # Enrolled Monday: step one goes out Monday, or Wednesday when two days late.
-        pytest.param("2026-09-14 07:00", timedelta(days=2), "2026-09-16", "2026-09-18",
-                     id="monday"),
+        pytest.param(
+            "2026-09-14 07:00", timedelta(days=2), "2026-09-16", "2026-09-18", id="monday"
+        ),
         # Enrolled the Thursday before Labor Day: two business days late is Tuesday.
-        pytest.param("2026-09-03 07:00", timedelta(days=5), "2026-09-08", "2026-09-10",
-                     id="thursday-before-labor-day"),
+        pytest.param(
+            "2026-09-03 07:00",
+            timedelta(days=5),
+            "2026-09-08",
+            "2026-09-10",
+            id="thursday-before-labor-day",
+        ),
     ],
 )
 def test_a_step_sent_late_pushes_the_next_step_by_the_same_business_days(
