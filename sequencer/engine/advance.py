@@ -137,7 +137,7 @@ def _on_due(definition: Definition, state: EnrollmentState, event: ev.Due, now: 
     step = definition.step(state.step)
     if step.type.is_touch:
         deferred = weekly_limit_reached(definition, state, event.recent_touches, now=now, tt=tt)
-        if deferred is None:
+        if deferred is None and now > due:  # on time is inside a window by construction
             deferred = window_closed(state, now=now, tt=tt)
         if deferred is not None:
             return deferred

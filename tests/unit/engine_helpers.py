@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sequencer.definition.checks import LintPolicy, check_definition
@@ -20,6 +21,8 @@ from sequencer.engine import events as ev
 from sequencer.engine.actions import Decision
 from sequencer.errors import Severity
 from sequencer.sources import load_yaml
+
+A = TypeVar("A", bound=act.Action)
 
 NEW_YORK = "America/New_York"
 NY = ZoneInfo(NEW_YORK)
@@ -63,11 +66,7 @@ def enroll(defn: Definition, now: datetime, *, seed: int = 7, timezone: str = NE
     return start(defn, timezone=timezone, country=country, seed=seed, now=now)
 
 
-def kinds(decision: Decision) -> list[type]:
-    return [type(a) for a in decision.actions]
-
-
-def only(decision: Decision, kind: type[act.Action]) -> act.Action:
+def only(decision: Decision, kind: type[A]) -> A:
     """The single action of ``kind`` in a decision."""
     found = [a for a in decision.actions if isinstance(a, kind)]
     assert len(found) == 1, decision.actions
@@ -82,7 +81,6 @@ class Driver:
         self.defn = defn
         self.now = now
         self.decision = enroll(defn, now, seed=seed, timezone=timezone)
-        self.sent: list[str] = []
 
     @property
     def state(self) -> EnrollmentState:
@@ -105,9 +103,7 @@ class Driver:
         """Run the due email step and report it sent; returns the SendEmail decision."""
         handed = self.due()
         send = only(handed, act.SendEmail)
-        assert isinstance(send, act.SendEmail)
         message_id = f"<{send.step}.{send.round}@test>"
-        self.sent.append(message_id)
         self.fire(ev.EmailSent(send.step, message_id, subject or send.subject or "(none)"),
                   at=self.now + after)
         return handed
@@ -115,10 +111,5 @@ class Driver:
     def complete_current(self, outcome: str) -> Decision:
         handed = self.due()
         task = only(handed, act.CreateTask)
-        assert isinstance(task, act.CreateTask)
         self.fire(ev.TaskCompleted(task.step, outcome))
         return handed
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]

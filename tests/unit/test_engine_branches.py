@@ -7,7 +7,7 @@ from datetime import timedelta
 from sequencer.definition.model import Definition
 from sequencer.engine import events
 from sequencer.engine.actions import ScheduleAt
-from tests.unit.engine_helpers import Driver, definition, in_zone, local, wall
+from tests.unit.engine_helpers import Driver, definition, in_zone, local, only, wall
 
 MONDAY_9 = local("2027-04-05", "09:00")
 
@@ -68,7 +68,7 @@ def test_a_branch_goes_to_its_goto_step_when_the_condition_holds() -> None:
     decision = driver.due()
 
     assert decision.state.step == "warm"
-    assert decision.actions == (ScheduleAt("warm", decision.state.due_at),)  # type: ignore[arg-type]
+    assert decision.actions == (ScheduleAt("warm", only(decision, ScheduleAt).at),)
 
 
 def test_a_branch_goes_to_its_else_step_when_the_condition_does_not_hold() -> None:
@@ -110,7 +110,7 @@ def test_a_branch_without_a_wait_is_resolved_as_soon_as_it_is_entered() -> None:
     decision = driver.fire(events.TaskCompleted("call", "connected"))
 
     assert decision.state.step == "warm"
-    assert decision.actions == (ScheduleAt("warm", decision.state.due_at),)  # type: ignore[arg-type]
+    assert decision.actions == (ScheduleAt("warm", only(decision, ScheduleAt).at),)
 
 
 def test_a_branch_on_opened_sees_an_open_of_the_step() -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from sequencer.engine import Status, advance, events
+from sequencer.engine import Status, advance, events, start
 from sequencer.engine.actions import ScheduleAt
 from sequencer.errors import EngineError
 from tests.unit.engine_helpers import NEW_YORK, definition, enroll, in_zone, local, wall
@@ -68,8 +69,7 @@ def test_the_first_window_is_in_the_prospects_own_time_zone() -> None:
 
     due = decision.state.due_at
     assert due is not None
-    assert due.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin")).replace(
-        tzinfo=None) == wall("2027-04-07 08:00")
+    assert in_zone(due, ZoneInfo("Europe/Berlin")) == wall("2027-04-07 08:00")
 
 
 def test_a_first_step_with_a_wait_of_minutes_in_an_always_open_window_is_due_that_much_later(
@@ -90,7 +90,5 @@ def test_advance_refuses_a_naive_now() -> None:
 
 
 def test_start_refuses_a_naive_now_with_an_engine_error() -> None:
-    from sequencer.engine import start
-
     with pytest.raises(EngineError):
         start(WEEKDAYS, timezone=NEW_YORK, country=None, seed=1, now=datetime(2027, 4, 6, 9, 15))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -15,6 +16,7 @@ from sequencer.engine import TRANSITIONS, EnrollmentState, Status, advance, even
 from sequencer.engine.actions import CreateTask, Decision, SendEmail
 from sequencer.engine.state import with_status
 from sequencer.errors import TransitionError
+from sequencer.timing import NO_HOLIDAYS, timetable_for
 from tests.unit.engine_helpers import NEW_YORK, Driver, definition, local
 
 SIX_STEPS = definition("""
@@ -90,9 +92,9 @@ def finished() -> EnrollmentState:
 @pytest.mark.parametrize("terminal", [exited, finished], ids=["exited", "finished"])
 @pytest.mark.parametrize("event", EVERY_KIND_OF_EVENT, ids=lambda e: type(e).__name__)
 def test_exited_and_finished_are_terminal_no_event_changes_their_status(
-    terminal: object, event: events.Event
+    terminal: Callable[[], EnrollmentState], event: events.Event
 ) -> None:
-    state = terminal()  # type: ignore[operator]
+    state = terminal()
     assert state.status in TERMINAL
     later = local("2027-06-01", "09:00")
 
@@ -162,6 +164,7 @@ MEANWHILE: tuple[events.Event | None, ...] = (
     events.Opened("bump"), events.ReplyReceived(from_colleague=True),
 )
 START = local("2027-04-05", "07:00")
+TIMETABLE = timetable_for(SIX_STEPS.schedule, NEW_YORK, None, NO_HOLIDAYS)
 
 
 class EnrollmentUnderRandomEvents(RuleBasedStateMachine):
@@ -171,12 +174,21 @@ class EnrollmentUnderRandomEvents(RuleBasedStateMachine):
         super().__init__()
         self.now = START
         self.state: EnrollmentState | None = None
-        self.touches: list = []
+        self.touches: list[datetime] = []
         self.done: set[tuple[str, int]] = set()  # (step, round) whose email/task came back
         self.messages = 0
         self.endings = False
 
     # -- plumbing ---------------------------------------------------------------------
+    def check_hand_out(self, before: EnrollmentState, event: events.Event) -> None:
+        """An email or task goes out only on a Due, once due, inside a window, within the limit."""
+        assert isinstance(event, events.Due), event
+        assert before.due_at is not None and before.due_at <= self.now
+        opens, _ = TIMETABLE.first_open(int(self.now.timestamp()))
+        assert opens <= self.now.timestamp(), f"handed out at {self.now}, outside every window"
+        limit = SIX_STEPS.limits.max_touches_per_week
+        assert limit is not None and len(event.recent_touches) < limit
+
     @property
     def current(self) -> EnrollmentState:
         assert self.state is not None
@@ -199,6 +211,7 @@ class EnrollmentUnderRandomEvents(RuleBasedStateMachine):
             assert after.due_at >= after.last_touch_at, (after.due_at, after.last_touch_at)
         for action in decision.actions:
             if isinstance(action, TOUCHING):
+                self.check_hand_out(before, event)
                 assert action.step == after.step == after.waiting_on, (action, after)
                 assert action.round == after.round_of(action.step)
                 assert (action.step, action.round) not in self.done, (
@@ -209,11 +222,7 @@ class EnrollmentUnderRandomEvents(RuleBasedStateMachine):
             assert key not in self.done, f"{key} completed twice"
             self.done.add(key)
 
-    def waiting_on(self, *kinds: StepType) -> bool:
-        step = self.current.waiting_on
-        return step is not None and SIX_STEPS.step(step).type in kinds
-
-    def recent(self) -> tuple:
+    def recent(self) -> tuple[datetime, ...]:
         return tuple(t for t in self.touches if self.now - t < timedelta(days=7))
 
     # -- rules ------------------------------------------------------------------------------
@@ -321,7 +330,7 @@ class EnrollmentUnderRandomEvents(RuleBasedStateMachine):
 
 
 EnrollmentUnderRandomEvents.TestCase.settings = settings(
-    max_examples=150, stateful_step_count=60, deadline=None, database=None,
+    max_examples=120, stateful_step_count=60, deadline=None, database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestRandomEventStreamsKeepTheEnrollmentInvariants = EnrollmentUnderRandomEvents.TestCase
