@@ -6,6 +6,7 @@ and checks. Nothing here sends, stores or schedules.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -137,6 +138,12 @@ def load_definition(path: Path, *, templates_root: Path | None = None) -> Defini
     return definition
 
 
+def _display(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when inside it."""
+    absolute, here = os.path.abspath(path), os.path.abspath(Path.cwd())
+    return os.path.relpath(absolute, here) if absolute.startswith(here + os.sep) else str(path)
+
+
 class TemplateChecks:
     """Template existence, syntax, merge fields and unsubscribe paths for one definition."""
 
@@ -175,7 +182,7 @@ class TemplateChecks:
                               f"{self.root}")
             return False
         analysis = analyse_template(file.read_text(encoding="utf-8"))
-        shown = str(file)
+        shown = _display(file)
         used_at = f"{self.report.file}:{self.report.line(path)}"
         if analysis.syntax_error is not None:
             line, message = analysis.syntax_error
