@@ -138,10 +138,13 @@ def load_definition(path: Path, *, templates_root: Path | None = None) -> Defini
     return definition
 
 
-def _display(path: Path) -> str:
-    """A path as the user would type it: relative to the working directory when inside it."""
+def _display(path: Path, *, like: str) -> str:
+    """``path`` in the style the user named the sequence: relative (to the working
+    directory, when inside it) if they typed a relative path, else absolute."""
     absolute, here = os.path.abspath(path), os.path.abspath(Path.cwd())
-    return os.path.relpath(absolute, here) if absolute.startswith(here + os.sep) else str(path)
+    if Path(like).is_absolute() or not absolute.startswith(here + os.sep):
+        return absolute
+    return os.path.relpath(absolute, here)
 
 
 class TemplateChecks:
@@ -182,7 +185,7 @@ class TemplateChecks:
                               f"{self.root}")
             return False
         analysis = analyse_template(file.read_text(encoding="utf-8"))
-        shown = _display(file)
+        shown = _display(file, like=self.report.file)
         used_at = f"{self.report.file}:{self.report.line(path)}"
         if analysis.syntax_error is not None:
             line, message = analysis.syntax_error
