@@ -260,7 +260,7 @@ class _Context:
                 for day in numbers:
                     days[day].append(window)
                     self.report.anchors.setdefault(("window", str(day)), path)
-        return tuple(_merge(d) for d in days)
+        return tuple(merge_windows(d) for d in days)
 
     # -- rules -----------------------------------------------------------------
     def exit_rules(self, raw: object) -> ExitRules:
@@ -541,7 +541,7 @@ class _Context:
             return None
 
 
-def _merge(windows: list[Window]) -> tuple[Window, ...]:
+def merge_windows(windows: list[Window]) -> tuple[Window, ...]:
     """Sort the windows of a day and join those that overlap."""
     merged: list[Window] = []
     for w in sorted(windows, key=lambda w: w.start):

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from sequencer.calendars import PublicHolidays
 from sequencer.definition.model import Schedule, Window
+from sequencer.definition.parse import merge_windows
 from sequencer.timing import next_send_time, timetable_for
 
 ZONES = (
@@ -168,15 +169,7 @@ def transitions(zone_name: str) -> tuple[int, ...]:
 
 
 # -- strategies ---------------------------------------------------------------------------
-def merge(windows: list[Window]) -> tuple[Window, ...]:
-    """Sort a day's windows and join overlapping ones, as the parser does."""
-    merged: list[Window] = []
-    for w in sorted(windows, key=lambda w: w.start):
-        if merged and w.start <= merged[-1].end:
-            merged[-1] = Window(merged[-1].start, max(merged[-1].end, w.end))
-        else:
-            merged.append(w)
-    return tuple(merged)
+merge = merge_windows  # schedules are built as the parser builds them; the oracle stays separate
 
 
 START_MINUTE = st.one_of(
