@@ -7,7 +7,11 @@
      ├── TimingError            no admissible send time exists (a window that never opens)
      ├── EngineError            an event that makes no sense for the enrollment's state
      │    └── TransitionError   a status change the transition table forbids
-     └── InputError             bad user input at the edges (CSV rows, CLI options)
+     ├── InputError             bad user input at the edges (CSV rows, CLI options)
+     └── DeliveryError          a transport could not hand a message over
+          ├── TransientSendError   try again later (4xx, timeouts, connection refused)
+          ├── PermanentSendError   do not retry (5xx: the provider's reason is the message)
+          └── HeaderInjectionError a header value with CR, LF, NUL or a Unicode line break
 
 Expected outcomes (replied, unsubscribed, window closed) are events or return
 values, never exceptions. This module imports nothing but the standard library so
@@ -68,3 +72,19 @@ class TransitionError(EngineError):
 
 class InputError(SequencerError):
     """Bad input at an edge: a CSV row, a command-line option, a config value."""
+
+
+class DeliveryError(SequencerError):
+    """A transport could not hand a message over."""
+
+
+class TransientSendError(DeliveryError):
+    """Nothing was accepted and a later try may succeed (4xx, timeouts, refused connections)."""
+
+
+class PermanentSendError(DeliveryError):
+    """The provider refused the message for good; ``str()`` is its reason."""
+
+
+class HeaderInjectionError(DeliveryError):
+    """A header value would have injected a header: refused before anything is sent."""

@@ -109,6 +109,14 @@ def check_file(
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(file, 0, f"cannot read the file: {exc}")]
+    return check_text(text, file, policy=policy,
+                      templates_root=templates_root or find_templates_root(path))
+
+
+def check_text(
+    text: str, file: str, *, policy: LintPolicy = LintPolicy(), templates_root: Path | None = None
+) -> tuple[Definition | None, list[Problem]]:
+    """``check_file`` for text already read (a stored sequence version)."""
     booleans: dict[DataPath, str] = {}
     data, lines, problems = load_yaml(text, file, booleans)
     if data is None:
@@ -118,8 +126,7 @@ def check_file(
                                   country_exists=country_exists)
     if definition is not None:
         check_definition(definition, report, policy)
-        root = templates_root or find_templates_root(path)
-        TemplateChecks(definition, report, root).run()
+        TemplateChecks(definition, report, templates_root or Path("templates")).run()
     problems = sorted(report.problems, key=lambda p: (p.file != file, p.file, p.line))
     usable = definition is not None and not any(
         p.severity is Severity.ERROR for p in problems)

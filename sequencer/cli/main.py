@@ -7,6 +7,12 @@ import click
 from sequencer import __version__
 from sequencer.cli.demo import demo_command
 from sequencer.cli.simulate import simulate_command
+from sequencer.cli.store_commands import (
+    db_group,
+    enroll_command,
+    mailbox_group,
+    status_command,
+)
 from sequencer.cli.validate import schema_command, validate_command
 
 
@@ -20,6 +26,10 @@ cli.add_command(validate_command)
 cli.add_command(schema_command)
 cli.add_command(simulate_command)
 cli.add_command(demo_command)
+cli.add_command(db_group)
+cli.add_command(mailbox_group)
+cli.add_command(enroll_command)
+cli.add_command(status_command)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""The service layer: use cases that own their transactions. The CLI and the API call these."""

@@ -1,0 +1,220 @@
+"""Bulk enrollment from a CSV file: every good row enrolled, every bad row named by line.
+
+Rows are checked before anything is written; each batch of rows is one
+transaction (prospects and their enrollments together), so a crash never leaves
+a half-written enrollment and a bad row never aborts the good ones.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from sequencer.definition.model import Definition
+from sequencer.engine.advance import start
+from sequencer.engine.eligibility import PastEnrollment, may_enroll
+from sequencer.engine.state import Status
+from sequencer.errors import InputError
+from sequencer.services.app import App
+from sequencer.services.mailboxes import find_mailbox
+from sequencer.services.prospects import ProspectRow, read_row, valid_email
+from sequencer.services.sequences import publish
+from sequencer.store.codec import columns_of
+from sequencer.store.models import Enrollment, Prospect, Suppression
+from sequencer.timing.sendtime import mix
+from sequencer.validation import zone_exists
+
+BATCH = 1000
+Progress = Callable[[int], None]
+
+
+@dataclass
+class EnrollSummary:
+    sequence: str
+    version: str
+    rows: int = 0
+    enrolled: int = 0
+    skipped: list[tuple[int, str, str]] = field(default_factory=list)  # (line, code, why)
+
+    def reasons(self) -> Counter[str]:
+        return Counter(code for _, code, _ in self.skipped)
+
+
+def count_rows(path: Path) -> int:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+
+
+def enroll_csv(app: App, sequence: Path, rows_file: Path, *, mailbox: str,
+               progress: Progress | None = None, batch: int = BATCH) -> EnrollSummary:
+    """Enroll every valid row of ``rows_file`` into ``sequence`` from ``mailbox``.
+
+    Raises:
+        DefinitionError: the sequence file has errors.
+        InputError: no such mailbox, an unreadable file, or no ``email`` column.
+    """
+    with app.sessions.begin() as session:
+        version, definition = publish(session, app, sequence)
+        sender = find_mailbox(session, mailbox)
+        if sender is None:
+            raise InputError(f"no mailbox {mailbox!r}: add it with 'sequencer mailbox add'")
+        version_id, mailbox_id = version.id, sender.id
+    summary = EnrollSummary(definition.name, definition.version)
+    seen: set[str] = set()
+    for chunk in _chunks(_rows(rows_file), batch):
+        good = [row for row in chunk if _row_ok(row, seen, summary)]
+        with app.sessions.begin() as session:
+            _enroll_batch(session, app, definition, version_id, mailbox_id, good, summary)
+        summary.rows += len(chunk)
+        if progress is not None:
+            progress(len(chunk))
+    return summary
+
+
+def _rows(path: Path) -> Iterator[ProspectRow]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            header = [h.strip().lower() for h in reader.fieldnames or []]
+            if "email" not in header:
+                raise InputError(f"{path}:1: the header needs an 'email' column "
+                                 f"(found: {', '.join(header) or 'nothing'})")
+            for line, raw in enumerate(reader, start=2):
+                yield read_row(line, raw)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from exc
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a valid UTF-8 CSV file: {exc}") from exc
+
+
+def _chunks(rows: Iterator[ProspectRow], size: int) -> Iterator[list[ProspectRow]]:
+    chunk: list[ProspectRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _row_ok(row: ProspectRow, seen: set[str], summary: EnrollSummary) -> bool:
+    """Checks that need no database; records the reason of a skip."""
+    if not valid_email(row.email):
+        summary.skipped.append((row.line, "invalid_email",
+                                f"{row.email!r} is not an email address"))
+        return False
+    zone = row.fields.get("timezone")
+    if zone and not zone_exists(zone):
+        summary.skipped.append((row.line, "unknown_timezone", f"unknown time zone {zone!r}"))
+        return False
+    if row.key in seen:
+        summary.skipped.append((row.line, "duplicate_in_file",
+                                f"{row.email} appears earlier in the file"))
+        return False
+    seen.add(row.key)
+    return True
+
+
+def _enroll_batch(session: Session, app: App, definition: Definition, version_id: int,
+                  mailbox_id: int, rows: Sequence[ProspectRow], summary: EnrollSummary) -> None:
+    if not rows:
+        return
+    now = app.clock.now()
+    blocked = _suppressed(session, rows)
+    ids, refused = _prospect_ids(session, rows, now)
+    history = _history(session, list(ids.values()))
+    enrollments: list[dict[str, Any]] = []
+    for row in rows:
+        if row.key in blocked:
+            summary.skipped.append((row.line, "suppressed", blocked[row.key]))
+            continue
+        if row.key in refused:
+            summary.skipped.append((row.line, "do_not_contact",
+                                    f"{row.email} is marked do-not-contact"))
+            continue
+        prospect_id = ids[row.key]
+        verdict = may_enroll(definition, history.get(prospect_id, []), now=now)
+        if not verdict.allowed:
+            summary.skipped.append((row.line, verdict.code, verdict.reason))
+            continue
+        enrollments.append(_enrollment(app, definition, version_id, mailbox_id, prospect_id,
+                                       row, now))
+    if enrollments:
+        session.execute(insert(Enrollment), enrollments)
+    summary.enrolled += len(enrollments)
+
+
+def _enrollment(app: App, definition: Definition, version_id: int, mailbox_id: int,
+                prospect_id: int, row: ProspectRow, now: datetime) -> dict[str, Any]:
+    zone = row.fields.get("timezone") or definition.schedule.default_timezone
+    country = row.fields.get("country") or definition.schedule.default_country
+    decision = start(definition, timezone=zone, country=country,
+                     seed=mix(prospect_id, version_id) >> 1,  # fits a signed BIGINT
+                     now=now, calendar=app.calendar)
+    return {**columns_of(decision.state), "prospect_id": prospect_id,
+            "sequence_version_id": version_id, "sequence_name": definition.name,
+            "mailbox_id": mailbox_id, "row_version": 1}
+
+
+def _suppressed(session: Session, rows: Sequence[ProspectRow]) -> dict[str, str]:
+    keys = {r.key for r in rows}
+    domains = {r.domain for r in rows}
+    found = session.execute(select(Suppression.kind, Suppression.value, Suppression.reason).where(
+        ((Suppression.kind == "address") & Suppression.value.in_(keys))
+        | ((Suppression.kind == "domain") & Suppression.value.in_(domains)))).all()
+    by_address = {v: f"{v} is suppressed ({why})" for k, v, why in found if k == "address"}
+    by_domain = {v: f"the domain {v} is suppressed ({why})" for k, v, why in found
+                 if k == "domain"}
+    out = {}
+    for row in rows:
+        reason = by_address.get(row.key) or by_domain.get(row.domain)
+        if reason:
+            out[row.key] = reason
+    return out
+
+
+def _prospect_ids(session: Session, rows: Sequence[ProspectRow], now: datetime
+                  ) -> tuple[dict[str, int], set[str]]:
+    """Ids of the rows' prospects, creating the new ones; and the do-not-contact keys."""
+    keys = [r.key for r in rows]
+    known = {k: (i, dnc) for i, k, dnc in session.execute(
+        select(Prospect.id, Prospect.email_key, Prospect.do_not_contact)
+        .where(Prospect.email_key.in_(keys)))}
+    new = [{"email": r.email, "email_key": r.key, **r.fields, "custom": r.custom,
+            "do_not_contact": False, "created_at": now} for r in rows if r.key not in known]
+    if new:
+        session.execute(_insert_ignoring_duplicates(session), new)
+        known.update({k: (i, dnc) for i, k, dnc in session.execute(
+            select(Prospect.id, Prospect.email_key, Prospect.do_not_contact)
+            .where(Prospect.email_key.in_([n["email_key"] for n in new])))})
+    return {k: v[0] for k, v in known.items()}, {k for k, v in known.items() if v[1]}
+
+
+def _insert_ignoring_duplicates(session: Session) -> Any:
+    """Another enroller may create the same prospect at once: the unique key settles it."""
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(Prospect).on_conflict_do_nothing(index_elements=["email_key"])
+
+
+def _history(session: Session, prospect_ids: list[int]) -> dict[int, list[PastEnrollment]]:
+    out: dict[int, list[PastEnrollment]] = {}
+    if not prospect_ids:
+        return out
+    rows = session.execute(select(Enrollment.prospect_id, Enrollment.sequence_name,
+                                  Enrollment.status, Enrollment.started_at, Enrollment.ended_at)
+                           .where(Enrollment.prospect_id.in_(prospect_ids)))
+    for prospect_id, name, status, started, ended in rows:
+        out.setdefault(prospect_id, []).append(PastEnrollment(name, Status(status), started,
+                                                              ended))
+    return out

@@ -1,0 +1,73 @@
+"""Registering and listing sender mailboxes."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sequencer.errors import InputError
+from sequencer.services.app import App
+from sequencer.services.prospects import valid_email
+from sequencer.store.models import Mailbox
+from sequencer.validation import zone_exists
+
+TRANSPORT_SCHEMES = ("smtp", "smtps", "file")
+
+
+def check_transport(url: str) -> str:
+    """The transport URL, checked: ``smtp://host:port``, ``smtps://...`` or ``file:///dir``.
+
+    Raises:
+        InputError: another scheme, or no host / no folder.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in TRANSPORT_SCHEMES:
+        raise InputError(f"transport {url!r}: use smtp://host:port, smtps://host:port or "
+                         "file:///folder")
+    if parts.scheme == "file" and not parts.path:
+        raise InputError(f"transport {url!r}: a file transport needs a folder, as in "
+                         "file:///var/outbox")
+    if parts.scheme != "file" and not parts.hostname:
+        raise InputError(f"transport {url!r}: no host")
+    return url
+
+
+def add_mailbox(app: App, address: str, *, transport: str, daily_cap: int,
+                min_spacing_seconds: int = 0, display_name: str | None = None,
+                timezone: str = "UTC", signature: str | None = None) -> Mailbox:
+    """Register a sender, or update it when the address is known.
+
+    Raises:
+        InputError: a bad address, transport, cap or time zone.
+    """
+    if not valid_email(address):
+        raise InputError(f"{address!r} is not an email address")
+    if daily_cap < 1:
+        raise InputError("the daily cap must be at least 1")
+    if min_spacing_seconds < 0:
+        raise InputError("the minimum spacing cannot be negative")
+    if not zone_exists(timezone):
+        raise InputError(f"unknown time zone {timezone!r}")
+    check_transport(transport)
+    with app.sessions.begin() as session:
+        mailbox = find_mailbox(session, address)
+        if mailbox is None:
+            mailbox = Mailbox(address=address.strip(), created_at=app.clock.now(),
+                              transport=transport)
+            session.add(mailbox)
+        mailbox.transport = transport
+        mailbox.daily_cap = daily_cap
+        mailbox.min_spacing_seconds = min_spacing_seconds
+        mailbox.display_name = display_name
+        mailbox.timezone = timezone
+        mailbox.signature = signature
+        session.flush()
+        session.expunge(mailbox)
+    return mailbox
+
+
+def find_mailbox(session: Session, address: str) -> Mailbox | None:
+    return session.scalars(select(Mailbox).where(
+        Mailbox.address == address.strip())).first()

@@ -1,0 +1,43 @@
+"""``sequencer status``: counts of enrollments and step runs, and mailboxes against their caps."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from sequencer.services.app import App
+from sequencer.store.models import Enrollment, Mailbox, Message, StepRun
+
+
+def mailbox_day_start(mailbox_zone: str, now: datetime) -> datetime:
+    """Midnight of the mailbox's current day (its cap counts from then)."""
+    local = now.astimezone(ZoneInfo(mailbox_zone))
+    return datetime.combine(local.date(), time(), tzinfo=local.tzinfo)
+
+
+def status(app: App) -> dict[str, Any]:
+    now = app.clock.now()
+    with app.sessions() as session:
+        enrollments = dict(session.execute(
+            select(Enrollment.status, func.count()).group_by(Enrollment.status)).all())
+        runs = dict(session.execute(
+            select(StepRun.state, func.count()).group_by(StepRun.state)).all())
+        due = session.scalar(select(func.count()).where(
+            Enrollment.next_run_at.is_not(None), Enrollment.next_run_at <= now)) or 0
+        notes = dict(session.execute(
+            select(Enrollment.schedule_note, func.count())
+            .where(Enrollment.schedule_note.is_not(None), Enrollment.next_run_at.is_not(None))
+            .group_by(Enrollment.schedule_note)).all())
+        mailboxes = []
+        for box in session.scalars(select(Mailbox).order_by(Mailbox.address)):
+            sent = session.scalar(select(func.count()).where(
+                Message.mailbox_id == box.id,
+                Message.sent_at >= mailbox_day_start(box.timezone, now))) or 0
+            mailboxes.append({"address": box.address, "sent_today": sent,
+                              "daily_cap": box.daily_cap, "at_cap": sent >= box.daily_cap,
+                              "paused": box.paused})
+    return {"now": now.isoformat(), "enrollments": enrollments, "step_runs": runs,
+            "due_now": due, "waiting_because": notes, "mailboxes": mailboxes}

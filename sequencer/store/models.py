@@ -1,0 +1,215 @@
+"""The domain's tables (ARCHITECTURE §2), typed with SQLAlchemy 2.
+
+Step runs are unique on (enrollment, step, round): that constraint is what makes
+a step happen once. Enrollments carry a version column so that a reply racing a
+step loses cleanly instead of being overwritten.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from sequencer.store.types import UTCDateTime
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(),
+                                                      dict[str, Any]: JSONType}
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+
+
+class Prospect(Base):
+    __tablename__ = "prospects"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
+    first_name: Mapped[str | None] = mapped_column(String(120))
+    last_name: Mapped[str | None] = mapped_column(String(120))
+    title: Mapped[str | None] = mapped_column(String(200))
+    company: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(60))
+    linkedin_url: Mapped[str | None] = mapped_column(String(500))
+    city: Mapped[str | None] = mapped_column(String(120))
+    country: Mapped[str | None] = mapped_column(String(3))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    industry: Mapped[str | None] = mapped_column(String(120))
+    custom: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    stage: Mapped[str | None] = mapped_column(String(60))
+    owner: Mapped[str | None] = mapped_column(String(120))
+    do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime]
+
+
+class Mailbox(Base):
+    __tablename__ = "mailboxes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    transport: Mapped[str] = mapped_column(String(1000))
+    daily_cap: Mapped[int] = mapped_column(Integer, default=200)
+    min_spacing_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")  # when its day starts
+    signature: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(120))
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class SequenceVersion(Base):
+    """A published sequence: immutable; editing the file publishes a new version."""
+
+    __tablename__ = "sequence_versions"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    path: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime]
+
+
+class Enrollment(Base):
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        # The claim query reads only open enrollments that are due: a partial index
+        # keeps its cost flat however many finished enrollments pile up.
+        Index("ix_enrollments_due", "next_run_at",
+              postgresql_where=text("next_run_at IS NOT NULL"),
+              sqlite_where=text("next_run_at IS NOT NULL")),
+        Index("ix_enrollments_prospect", "prospect_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prospect_id: Mapped[int] = mapped_column(ForeignKey("prospects.id"))
+    sequence_version_id: Mapped[int] = mapped_column(ForeignKey("sequence_versions.id"))
+    sequence_name: Mapped[str] = mapped_column(String(200), index=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    current_step: Mapped[str | None] = mapped_column(String(64))
+    next_run_at: Mapped[datetime | None]  # when to wake it: due step, or end of a pause
+    due_at: Mapped[datetime | None]
+    last_touch_at: Mapped[datetime | None]
+    waiting_on: Mapped[str | None] = mapped_column(String(64))
+    pause_reason: Mapped[str | None] = mapped_column(String(200))
+    resume_at: Mapped[datetime | None]
+    exit_reason: Mapped[str | None] = mapped_column(String(200))
+    schedule_note: Mapped[str | None] = mapped_column(String(200))  # why next_run_at is then
+    soft_bounces: Mapped[int] = mapped_column(Integer, default=0)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    timezone: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(3))
+    memory: Mapped[dict[str, Any]] = mapped_column(default=dict)  # rounds, variants, threads, facts
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012 - SQLAlchemy's own hook
+
+
+class StepRun(Base):
+    """That step S (round R) of enrollment E ran: the idempotency key of every touch."""
+
+    __tablename__ = "step_runs"
+    __table_args__ = (UniqueConstraint("enrollment_id", "step_id", "round",
+                                       name="uq_step_runs_once"),
+                      Index("ix_step_runs_state", "state", "claimed_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"))
+    step_id: Mapped[str] = mapped_column(String(64))
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    scheduled_for: Mapped[datetime | None]
+    claimed_at: Mapped[datetime]
+    sending_started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(500))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    step_run_id: Mapped[int] = mapped_column(ForeignKey("step_runs.id"), unique=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"), index=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id"))
+    message_id: Mapped[str] = mapped_column(String(500), unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(500))
+    references: Mapped[str | None] = mapped_column(Text)
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(1000))
+    text_body: Mapped[str] = mapped_column(Text)
+    variant: Mapped[str | None] = mapped_column(String(64))
+    provider_id: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[datetime | None]
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_queue", "state", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    step_run_id: Mapped[int] = mapped_column(ForeignKey("step_runs.id"), unique=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    step_id: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime]
+    assignee: Mapped[str | None] = mapped_column(String(120))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    notes: Mapped[str | None] = mapped_column(Text)
+    instructions: Mapped[str | None] = mapped_column(Text)
+    draft_subject: Mapped[str | None] = mapped_column(String(1000))
+    draft_body: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None]
+
+
+class Event(Base):
+    """A fact that happened; deduplicated by its source key."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    source_key: Mapped[str] = mapped_column(String(500), unique=True)
+    prospect_id: Mapped[int | None] = mapped_column(ForeignKey("prospects.id"), index=True)
+    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id"), index=True)
+    message_id: Mapped[str | None] = mapped_column(String(500))
+    occurred_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Suppression(Base):
+    """An address or domain never to be emailed again; opt-outs are kept, never deleted."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "address" or "domain"
+    value: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
