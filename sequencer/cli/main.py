@@ -6,6 +6,15 @@ import click
 
 from sequencer import __version__
 from sequencer.cli.demo import demo_command
+from sequencer.cli.process_commands import scheduler_command, worker_command
+from sequencer.cli.run_commands import (
+    exit_command,
+    pause_command,
+    record_group,
+    resume_command,
+    run_command,
+    task_group,
+)
 from sequencer.cli.simulate import simulate_command
 from sequencer.cli.store_commands import (
     db_group,
@@ -30,6 +39,9 @@ cli.add_command(db_group)
 cli.add_command(mailbox_group)
 cli.add_command(enroll_command)
 cli.add_command(status_command)
+for command in (run_command, task_group, pause_command, resume_command, exit_command,
+                record_group, scheduler_command, worker_command):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -11,8 +11,17 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def _present(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None and str(v).strip() != ""}
+class Fields(dict[str, Any]):
+    """A namespace of merge fields that knows its name, so an error can say ``prospect.title``."""
+
+    def __init__(self, namespace: str, fields: Mapping[str, Any]) -> None:
+        super().__init__(fields)
+        self.namespace = namespace
+
+
+def _present(namespace: str, fields: Mapping[str, Any]) -> Fields:
+    return Fields(namespace, {k: v for k, v in fields.items()
+                              if v is not None and str(v).strip() != ""})
 
 
 def template_context(
@@ -24,12 +33,12 @@ def template_context(
     unsubscribe_url: str | None = None,
 ) -> dict[str, Any]:
     """The context for one prospect's email: plain dicts and strings only."""
-    person = _present(prospect)
-    person["custom"] = _present(custom or {})
+    person = _present("prospect", prospect)
+    person["custom"] = _present("prospect.custom", custom or {})
     context: dict[str, Any] = {
         "prospect": person,
-        "sender": _present(sender),
-        "account": _present(account or {}),
+        "sender": _present("sender", sender),
+        "account": _present("account", account or {}),
     }
     if unsubscribe_url:
         context["unsubscribe_url"] = unsubscribe_url

@@ -25,7 +25,9 @@ class MissingField(StrictUndefined):
         return False
 
     def _fail(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise RenderError(f"merge field {self._undefined_name!r} is empty for this prospect "
+        namespace = getattr(self._undefined_obj, "namespace", None)
+        name = f"{namespace}.{self._undefined_name}" if namespace else self._undefined_name
+        raise RenderError(f"merge field {name!r} is empty for this prospect "
                           "and the template gives no fallback (use | default(...))")
 
     __str__ = _fail

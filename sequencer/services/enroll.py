@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sequencer.definition.model import Definition
@@ -30,6 +29,7 @@ from sequencer.services.prospects import ProspectRow, read_row, valid_email
 from sequencer.services.sequences import publish
 from sequencer.store.codec import columns_of
 from sequencer.store.models import Enrollment, Prospect, Suppression
+from sequencer.store.upsert import insert_ignoring
 from sequencer.timing.sendtime import mix
 from sequencer.validation import zone_exists
 
@@ -193,18 +193,12 @@ def _prospect_ids(session: Session, rows: Sequence[ProspectRow], now: datetime
     new = [{"email": r.email, "email_key": r.key, **r.fields, "custom": r.custom,
             "do_not_contact": False, "created_at": now} for r in rows if r.key not in known]
     if new:
-        session.execute(_insert_ignoring_duplicates(session), new)
+        # Another enroller may create the same prospect at once: the unique key settles it.
+        session.execute(insert_ignoring(session, Prospect, ("email_key",)), new)
         known.update({k: (i, dnc) for i, k, dnc in session.execute(
             select(Prospect.id, Prospect.email_key, Prospect.do_not_contact)
             .where(Prospect.email_key.in_([n["email_key"] for n in new])))})
     return {k: v[0] for k, v in known.items()}, {k for k, v in known.items() if v[1]}
-
-
-def _insert_ignoring_duplicates(session: Session) -> Any:
-    """Another enroller may create the same prospect at once: the unique key settles it."""
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(Prospect).on_conflict_do_nothing(index_elements=["email_key"])
 
 
 def _history(session: Session, prospect_ids: list[int]) -> dict[int, list[PastEnrollment]]:

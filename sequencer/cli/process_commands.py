@@ -1,0 +1,69 @@
+"""``sequencer scheduler`` and ``sequencer worker``: the production processes."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+import click
+
+from sequencer.runtime.scheduler import tick
+from sequencer.services.app import bootstrap
+from sequencer.settings import Settings
+
+
+@click.command("scheduler")
+@click.option("--poll", default=1.0, show_default=True, help="Seconds to rest when idle.")
+@click.option("--batch", default=500, show_default=True, help="Steps claimed per pass.")
+def scheduler_command(poll: float, batch: int) -> None:
+    """Claim due steps and enqueue them on Redis (run as many as you like)."""
+    settings = Settings.from_env()
+    if not settings.redis_url:
+        raise click.ClickException("SEQUENCER_REDIS_URL is not set: use 'sequencer run' for "
+                                   "the embedded mode, or point it at Redis")
+    from workers.actors import execute_step
+    from workers.main import broker  # noqa: F401  (sets the broker before the actor is used)
+
+    app = bootstrap(settings)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    click.echo(f"scheduler: {settings.database_url} -> {settings.redis_url}", err=True)
+    try:
+        while not stop.is_set():
+            report = tick(app, _enqueue(execute_step), limit=batch)
+            if not (report.claimed or report.woken):
+                stop.wait(poll)
+    finally:
+        app.close()
+
+
+def _enqueue(actor: Any) -> Callable[[int], None]:
+    def send(run_id: int) -> None:
+        actor.send(run_id)
+
+    return send
+
+
+@click.command("worker", context_settings={"ignore_unknown_options": True})
+@click.option("--processes", "-p", default=2, show_default=True)
+@click.option("--threads", "-t", default=8, show_default=True)
+@click.argument("dramatiq_args", nargs=-1, type=click.UNPROCESSED)
+def worker_command(processes: int, threads: int, dramatiq_args: tuple[str, ...]) -> None:
+    """Run Dramatiq workers that execute steps (extra arguments go to dramatiq)."""
+    if not Settings.from_env().redis_url:
+        raise click.ClickException("SEQUENCER_REDIS_URL is not set: use 'sequencer run' for "
+                                   "the embedded mode, or point it at Redis")
+    from dramatiq.cli import main as dramatiq_main
+
+    sys.argv = ["dramatiq", "workers.main", "--processes", str(processes), "--threads",
+                str(threads), "--queues", "steps", *dramatiq_args]
+    sys.exit(dramatiq_main())  # type: ignore[no-untyped-call]

@@ -1,0 +1,51 @@
+"""Writing an engine ``Decision`` to the store, inside the caller's transaction.
+
+Every enrollment-changing path (executor, scheduler wake-ups, tasks, manual
+actions, inbound events) goes through ``apply``, so a status is stored in one
+way only. Sending is not an effect here: the executor owns the two-phase send.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from sequencer.engine.actions import (
+    CreateTask,
+    Decision,
+    Exit,
+    Finish,
+    ScheduleAt,
+    SkipStep,
+)
+from sequencer.store.codec import write_state
+from sequencer.store.models import Enrollment, StepRun, Task
+
+
+def apply(session: Session, row: Enrollment, decision: Decision, *, now: datetime,
+          run: StepRun | None = None) -> None:
+    """Store the new state and the side effects that are rows (tasks, skipped runs)."""
+    write_state(row, decision.state)
+    for action in decision.actions:
+        match action:
+            case ScheduleAt(reason=reason):
+                row.schedule_note = reason or None
+            case Exit() | Finish():
+                row.ended_at = now
+                row.schedule_note = None
+            case SkipStep(step=step, round=round_, reason=reason):
+                session.add(StepRun(enrollment_id=row.id, step_id=step, round=round_,
+                                    kind="skip", state="skipped", claimed_at=now,
+                                    finished_at=now, error=reason))
+            case CreateTask():
+                if run is None:  # a task always comes from a claimed run
+                    raise AssertionError("a task needs its step run")
+                session.add(Task(step_run_id=run.id, enrollment_id=row.id,
+                                 kind=action.kind.value, step_id=action.step,
+                                 due_at=action.due_at, instructions=action.instructions,
+                                 draft_subject=action.subject, state="open"))
+                run.state = "task_created"
+                run.finished_at = now
+            case _:
+                pass

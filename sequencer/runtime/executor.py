@@ -1,0 +1,300 @@
+"""The step executor: the exactly-once protocol of ARCHITECTURE §5, steps 2 to 4.
+
+1. Under the enrollment's row lock: re-check that the enrollment is active, the
+   run is still its current step, the address is not suppressed and the mailbox
+   has room; render; mark the run ``sending`` with a pre-generated Message-ID;
+   commit.
+2. Hand the message to the transport, outside any transaction.
+3. In a new transaction: mark ``sent`` and let the engine advance the enrollment.
+
+A crash between 1 and 3 leaves the run ``sending``; the sweeper turns it
+``uncertain`` and it is never resent blindly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from sequencer.definition.model import Definition
+from sequencer.delivery import OutboundEmail, UncertainSendError, new_message_id
+from sequencer.engine import events as ev
+from sequencer.engine.actions import SendEmail
+from sequencer.engine.advance import advance
+from sequencer.engine.state import EnrollmentState, Status, evolve
+from sequencer.errors import PermanentSendError, TransientSendError
+from sequencer.render import Renderer, RenderError
+from sequencer.render.context import template_context
+from sequencer.runtime.effects import apply
+from sequencer.runtime.transports import transport_for
+from sequencer.services.app import App
+from sequencer.services.sequences import definition_of
+from sequencer.services.status import mailbox_day_start
+from sequencer.store.codec import read_state
+from sequencer.store.models import (
+    Enrollment,
+    Mailbox,
+    Message,
+    Prospect,
+    StepRun,
+    Suppression,
+    Task,
+)
+from sequencer.store.upsert import suppress
+
+RETRY_AFTER = timedelta(minutes=10)
+HARD_BOUNCE_CODES = ("5.1.1", "5.1.2", "5.1.10", "5.1.6")
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A message committed as ``sending``: everything step 2 needs, no ORM objects."""
+
+    run_id: int
+    enrollment_id: int
+    step: str
+    transport: str
+    email: OutboundEmail
+
+
+def execute(app: App, run_id: int, renderer: Renderer | None = None) -> str:
+    """Execute one claimed step run; returns what happened (for logs and tests)."""
+    renderer = renderer or Renderer(app.templates)
+    with app.sessions.begin() as session:
+        outcome = _prepare(session, app, run_id, renderer)
+    if not isinstance(outcome, Prepared):
+        return outcome
+    try:
+        result = transport_for(outcome.transport).send(outcome.email)
+    except UncertainSendError as exc:
+        return _record_failure(app, outcome, "uncertain", str(exc))
+    except TransientSendError as exc:
+        return _record_failure(app, outcome, "retry", str(exc))
+    except PermanentSendError as exc:
+        return _record_failure(app, outcome, "failed", str(exc))
+    return _record_sent(app, outcome, result.provider_id)
+
+
+def lock_enrollment(session: Session, enrollment_id: int) -> Enrollment:
+    """The enrollment row, locked for the rest of the transaction (every writer takes it)."""
+    query = select(Enrollment).where(Enrollment.id == enrollment_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.scalars(query).one()
+
+
+def _prepare(session: Session, app: App, run_id: int, renderer: Renderer) -> str | Prepared:
+    now = app.clock.now()
+    run = session.get(StepRun, run_id)
+    if run is None:
+        return "unknown run"
+    row = lock_enrollment(session, run.enrollment_id)
+    session.refresh(run)
+    if run.state != "claimed":
+        return f"duplicate ({run.state})"  # another delivery of the same message
+    state = read_state(row)
+    if state.status is not Status.ACTIVE or state.step != run.step_id \
+            or state.round_of(run.step_id) != run.round or state.waiting_on is not None:
+        run.state, run.error, run.finished_at = "skipped", "the enrollment moved on", now
+        return "skipped"
+    definition = definition_of(session, app, row.sequence_version_id)
+    prospect = session.get(Prospect, row.prospect_id)
+    mailbox = session.get(Mailbox, row.mailbox_id)
+    assert prospect is not None and mailbox is not None
+    if definition.step(run.step_id).is_email:
+        blocked = _blocked(session, app, row, run, definition, state, prospect, mailbox)
+        if blocked is not None:
+            return blocked
+    recent = _recent_touches(session, row.prospect_id, now)
+    decision = advance(definition, state, ev.Due(recent), now=now, calendar=app.calendar)
+    send = next((a for a in decision.actions if isinstance(a, SendEmail)), None)
+    if send is None:
+        if run.state == "claimed":  # not run now (window closed, weekly limit): put off
+            run.state = "deferred"
+        apply(session, row, decision, now=now, run=run)
+        return run.state
+    try:
+        email = _compose(renderer, send, prospect, mailbox, run, session)
+    except RenderError as exc:
+        return _hold(session, app, row, run, definition, decision.state, str(exc))
+    run.state, run.message_id, run.sending_started_at = "sending", email.message_id, now
+    run.attempts += 1
+    _store_message(session, run, row, mailbox, email, send.variant)
+    apply(session, row, decision, now=now, run=run)
+    return Prepared(run.id, row.id, run.step_id, mailbox.transport, email)
+
+
+def _blocked(session: Session, app: App, row: Enrollment, run: StepRun, definition: Definition,
+             state: EnrollmentState, prospect: Prospect, mailbox: Mailbox) -> str | None:
+    """Suppression and mailbox limits, checked at send time under the lock."""
+    now = app.clock.now()
+    key = prospect.email_key
+    reason = session.scalar(select(Suppression.reason).where(or_(
+        (Suppression.kind == "address") & (Suppression.value == key),
+        (Suppression.kind == "domain") & (Suppression.value == key.rsplit("@", 1)[-1]))))
+    if reason is not None:
+        decision = advance(definition, state, ev.ExitRequested(f"suppressed: {reason}"),
+                           now=now, calendar=app.calendar)
+        run.state, run.error, run.finished_at = "skipped", f"suppressed: {reason}", now
+        apply(session, row, decision, now=now)
+        return "suppressed"
+    not_before = _mailbox_room(session, mailbox, now)
+    if not_before is None:
+        return None
+    decision = advance(definition, state, ev.Deferred(run.step_id, not_before,
+                                                      "mailbox daily cap reached"
+                                                      if not_before > now + timedelta(minutes=30)
+                                                      else "mailbox spacing"),
+                       now=now, calendar=app.calendar)
+    run.state = "deferred"
+    apply(session, row, decision, now=now)
+    return "deferred"
+
+
+def _mailbox_room(session: Session, mailbox: Mailbox, now: datetime) -> datetime | None:
+    """None if the mailbox may send now, else the earliest moment it may."""
+    if mailbox.paused:
+        return now + timedelta(hours=1)
+    day_start = mailbox_day_start(mailbox.timezone, now)
+    used = session.scalar(select(func.count()).where(
+        Message.mailbox_id == mailbox.id,
+        or_(Message.sent_at >= day_start, Message.status == "sending"))) or 0
+    if used >= mailbox.daily_cap:
+        return day_start + timedelta(days=1)
+    if mailbox.min_spacing_seconds:
+        last = session.scalar(select(func.max(Message.sent_at)).where(
+            Message.mailbox_id == mailbox.id))
+        if last is not None and last + timedelta(seconds=mailbox.min_spacing_seconds) > now:
+            return last + timedelta(seconds=mailbox.min_spacing_seconds)
+    return None
+
+
+def _recent_touches(session: Session, prospect_id: int, now: datetime) -> tuple[datetime, ...]:
+    since = now - timedelta(days=7)
+    return tuple(session.scalars(select(StepRun.finished_at).join(
+        Enrollment, Enrollment.id == StepRun.enrollment_id).where(
+        Enrollment.prospect_id == prospect_id, StepRun.finished_at >= since,
+        StepRun.state.in_(("sent", "task_created")))))
+
+
+def _compose(renderer: Renderer, send: SendEmail, prospect: Prospect, mailbox: Mailbox,
+             run: StepRun, session: Session) -> OutboundEmail:
+    context = template_context(_prospect_fields(prospect), sender=_sender(mailbox),
+                               custom=prospect.custom)
+    body = renderer.render_file(send.template, context)
+    subject = send.subject or ""
+    if send.in_reply_to is None:  # a threaded subject is already rendered text
+        subject = renderer.render_text(subject, context, name=f"subject of {send.step}")
+    existing = session.scalar(select(Message.message_id).where(Message.step_run_id == run.id))
+    domain = mailbox.address.rsplit("@", 1)[-1]
+    return OutboundEmail(
+        message_id=existing or new_message_id(domain), from_address=mailbox.address,
+        from_name=mailbox.display_name, to_address=prospect.email,
+        to_name=" ".join(p for p in (prospect.first_name, prospect.last_name) if p) or None,
+        subject=subject.strip(), text_body=body, in_reply_to=send.in_reply_to,
+        references=send.references,
+        headers={"X-Sequencer-Key": f"{run.enrollment_id}:{run.step_id}:{run.round}"},
+    )
+
+
+def _prospect_fields(prospect: Prospect) -> dict[str, str | None]:
+    names = ("email", "first_name", "last_name", "title", "company", "phone", "linkedin_url",
+             "city", "country", "timezone", "industry")
+    fields = {name: getattr(prospect, name) for name in names}
+    full = " ".join(p for p in (prospect.first_name, prospect.last_name) if p)
+    fields["full_name"] = full or None
+    return fields
+
+
+def _sender(mailbox: Mailbox) -> dict[str, str | None]:
+    name = mailbox.display_name or mailbox.address.split("@")[0]
+    return {"name": name, "email": mailbox.address, "first_name": name.split()[0],
+            "signature": mailbox.signature or name}
+
+
+def _store_message(session: Session, run: StepRun, row: Enrollment, mailbox: Mailbox,
+                   email: OutboundEmail, variant: str) -> None:
+    message = session.scalars(select(Message).where(Message.step_run_id == run.id)).first()
+    if message is None:
+        message = Message(step_run_id=run.id, enrollment_id=row.id, mailbox_id=mailbox.id,
+                          message_id=email.message_id, to_address=email.to_address)
+        session.add(message)
+    message.subject, message.text_body, message.variant = email.subject, email.text_body, variant
+    message.in_reply_to = email.in_reply_to
+    message.references = " ".join(email.references) or None
+    message.status = "sending"
+
+
+def _hold(session: Session, app: App, row: Enrollment, run: StepRun, definition: Definition,
+          state: EnrollmentState, error: str) -> str:
+    """A render error: nothing is sent; the enrollment waits for a person, with a task."""
+    now = app.clock.now()
+    decision = advance(definition, state, ev.Held(run.step_id, f"render error: {error}"),
+                       now=now, calendar=app.calendar)
+    run.state, run.error, run.finished_at = "held", error, now
+    session.add(Task(step_run_id=run.id, enrollment_id=row.id, kind="fix_template",
+                     step_id=run.step_id, due_at=now, state="open",
+                     instructions=f"The email could not be rendered: {error}. Fix the template "
+                     "or the prospect's data, then resume the enrollment."))
+    apply(session, row, decision, now=now)
+    return "held"
+
+
+def _record_sent(app: App, prepared: Prepared, provider_id: str | None) -> str:
+    with app.sessions.begin() as session:
+        now = app.clock.now()
+        row = lock_enrollment(session, prepared.enrollment_id)
+        run = session.get(StepRun, prepared.run_id)
+        assert run is not None
+        run.state, run.finished_at = "sent", now
+        message = session.scalars(select(Message).where(Message.step_run_id == run.id)).one()
+        message.status, message.sent_at, message.provider_id = "sent", now, provider_id
+        definition = definition_of(session, app, row.sequence_version_id)
+        decision = advance(definition, read_state(row),
+                           ev.EmailSent(prepared.step, prepared.email.message_id,
+                                        prepared.email.subject, at=now),
+                           now=now, calendar=app.calendar)
+        apply(session, row, decision, now=now)
+    return "sent"
+
+
+def _record_failure(app: App, prepared: Prepared, kind: str, error: str) -> str:
+    """The transport said no (or could not say): record it under the lock."""
+    with app.sessions.begin() as session:
+        now = app.clock.now()
+        row = lock_enrollment(session, prepared.enrollment_id)
+        run = session.get(StepRun, prepared.run_id)
+        message = session.scalars(select(Message).where(
+            Message.step_run_id == prepared.run_id)).one()
+        assert run is not None
+        run.error = error
+        definition = definition_of(session, app, row.sequence_version_id)
+        state = read_state(row)
+        if kind == "uncertain":  # maybe delivered: never resent blindly, shown to the operator
+            run.state, message.status = "uncertain", "uncertain"
+            return "uncertain"
+        if kind == "retry":  # nothing was accepted: the same Message-ID goes out later
+            run.state, message.status = "deferred", "retry"
+            event: ev.Event = ev.Deferred(prepared.step, now + RETRY_AFTER,
+                                          f"temporary failure: {error[:120]}")
+            state = _not_waiting(state)
+        elif any(code in error for code in HARD_BOUNCE_CODES):
+            run.state, run.finished_at, message.status = "failed", now, "failed"
+            suppress(session, prepared.email.to_address, f"hard bounce at send: {error[:150]}",
+                     now)
+            event = ev.Bounced(hard=True, step=prepared.step)
+        else:
+            run.state, run.finished_at, message.status = "failed", now, "failed"
+            event = ev.Held(prepared.step, f"the provider refused the message: {error[:150]}")
+            state = _not_waiting(state)
+        decision = advance(definition, state, event, now=now, calendar=app.calendar)
+        apply(session, row, decision, now=now)
+    return run.state
+
+
+def _not_waiting(state: EnrollmentState) -> EnrollmentState:
+    """The email the engine waits for will not be reported sent: it may be retried."""
+    return evolve(state, waiting_on=None)

@@ -1,0 +1,130 @@
+"""What people do to enrollments: work tasks, pause/resume/exit, record stages and meetings.
+
+Each action takes the enrollment's row lock and goes through the engine, like
+the executor does, so a rep's click and a send in flight cannot both win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sequencer.definition.model import TASK_OUTCOMES, StepType
+from sequencer.engine import events as ev
+from sequencer.engine.advance import advance
+from sequencer.errors import EngineError, InputError
+from sequencer.runtime.effects import apply
+from sequencer.runtime.executor import lock_enrollment
+from sequencer.services.app import App
+from sequencer.services.sequences import definition_of
+from sequencer.store.codec import read_state
+from sequencer.store.models import Enrollment, Event, Prospect, StepRun, Task
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    id: int
+    kind: str
+    step: str
+    due_at: datetime
+    state: str
+    prospect: str
+    sequence: str
+    instructions: str | None
+
+
+def list_tasks(app: App, *, state: str = "open", due_only: bool = False) -> list[TaskView]:
+    now = app.clock.now()
+    with app.sessions() as session:
+        query = (select(Task, Prospect.email, Enrollment.sequence_name)
+                 .join(Enrollment, Enrollment.id == Task.enrollment_id)
+                 .join(Prospect, Prospect.id == Enrollment.prospect_id)
+                 .where(Task.state == state).order_by(Task.due_at, Task.id))
+        if due_only:
+            query = query.where(Task.due_at <= now)
+        return [TaskView(t.id, t.kind, t.step_id, t.due_at, t.state, email, name,
+                         t.instructions) for t, email, name in session.execute(query)]
+
+
+def complete_task(app: App, task_id: int, outcome: str, notes: str | None = None) -> str:
+    """Close a task with its outcome and advance the enrollment (``skipped`` skips it).
+
+    Raises:
+        InputError: no such open task, or an outcome that does not fit its kind.
+    """
+    now = app.clock.now()
+    with app.sessions.begin() as session:
+        task = session.get(Task, task_id)
+        if task is None or task.state != "open":
+            raise InputError(f"no open task {task_id}")
+        row = lock_enrollment(session, task.enrollment_id)
+        definition = definition_of(session, app, row.sequence_version_id)
+        if task.kind == "fix_template":
+            raise InputError(f"task {task_id} asks to fix a template: fix it, then "
+                             "'sequencer resume' the enrollment")
+        allowed = TASK_OUTCOMES.get(StepType(task.kind), frozenset())
+        if outcome not in allowed | {"skipped"}:
+            raise InputError(f"{outcome!r} is not an outcome of a {task.kind} task "
+                             f"(use {', '.join(sorted(allowed))})")
+        task.state = "skipped" if outcome == "skipped" and "skipped" not in allowed else "done"
+        task.outcome, task.notes, task.completed_at = outcome, notes, now
+        event: ev.Event = (ev.StepSkipped(task.step_id, "skipped by the rep")
+                           if outcome not in allowed else
+                           ev.TaskCompleted(task.step_id, outcome, at=now))
+        decision = advance(definition, read_state(row), event, now=now, calendar=app.calendar)
+        apply(session, row, decision, now=now)
+        _record(session, f"task:{task_id}", "task_completed", row, now,
+                {"outcome": outcome, "step": task.step_id})
+        return decision.state.status.value
+
+
+def enrollments_of(session: Session, email: str, sequence: str | None = None
+                   ) -> list[Enrollment]:
+    query = (select(Enrollment).join(Prospect, Prospect.id == Enrollment.prospect_id)
+             .where(Prospect.email_key == email.strip().lower()))
+    if sequence:
+        query = query.where(Enrollment.sequence_name == sequence)
+    return list(session.scalars(query.order_by(Enrollment.id)))
+
+
+def act_on(app: App, email: str, event: ev.Event, *, sequence: str | None = None,
+           kind: str = "manual") -> list[tuple[str, str]]:
+    """Apply ``event`` to every open enrollment of a prospect; (sequence, new status) each.
+
+    Raises:
+        InputError: the prospect has no enrollment.
+    """
+    now = app.clock.now()
+    out = []
+    with app.sessions.begin() as session:
+        rows = enrollments_of(session, email, sequence)
+        if not rows:
+            raise InputError(f"{email} has no enrollment" + (f" in {sequence!r}" if sequence
+                                                               else ""))
+        for found in rows:
+            row = lock_enrollment(session, found.id)
+            definition = definition_of(session, app, row.sequence_version_id)
+            try:
+                decision = advance(definition, read_state(row), event, now=now,
+                                   calendar=app.calendar)
+            except EngineError as exc:
+                raise InputError(str(exc)) from exc
+            apply(session, row, decision, now=now)
+            out.append((row.sequence_name, decision.state.status.value))
+        _record(session, f"{kind}:{email}:{now.isoformat()}", kind, rows[0], now,
+                {"event": type(event).__name__})
+    return out
+
+
+def _record(session: Session, key: str, kind: str, row: Enrollment, now: datetime,
+            payload: dict[str, object]) -> None:
+    session.add(Event(kind=kind, source_key=key, prospect_id=row.prospect_id,
+                      enrollment_id=row.id, occurred_at=now, payload=payload))
+
+
+def open_runs(session: Session, enrollment_id: int) -> list[StepRun]:
+    return list(session.scalars(select(StepRun).where(
+        StepRun.enrollment_id == enrollment_id).order_by(StepRun.id)))
