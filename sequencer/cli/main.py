@@ -9,6 +9,7 @@ from sequencer.cli.demo import demo_command
 from sequencer.cli.process_commands import scheduler_command, worker_command
 from sequencer.cli.run_commands import (
     exit_command,
+    explain_command,
     pause_command,
     record_group,
     resume_command,
@@ -40,7 +41,7 @@ cli.add_command(mailbox_group)
 cli.add_command(enroll_command)
 cli.add_command(status_command)
 for command in (run_command, task_group, pause_command, resume_command, exit_command,
-                record_group, scheduler_command, worker_command):
+                record_group, scheduler_command, worker_command, explain_command):
     cli.add_command(command)
 
 

@@ -138,6 +138,33 @@ def exit_command(email: str, sequence: str | None, reason: str) -> None:
     _act(email, ev.ExitRequested(reason), sequence, "manual_exit")
 
 
+@click.command("explain")
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True)
+def explain_command(email: str, as_json: bool) -> None:
+    """Why has the next touch to EMAIL not happened yet? One answer per enrollment."""
+    import json
+
+    from sequencer.services.explain import explain
+
+    app = bootstrap()
+    try:
+        entries = explain(app, email)
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        app.close()
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    for entry in entries:
+        click.echo(f"{entry['sequence']} (version {entry['version']}): {entry['status']}, "
+                   f"next step {entry['next_step'] or '-'}")
+        click.echo(f"  why: {entry['why']}")
+        for line in entry["history"]:  # type: ignore[attr-defined]
+            click.echo(f"  - {line}")
+
+
 @click.group("record")
 def record_group() -> None:
     """Record what happened outside sequencer (CRM stage, meeting booked)."""

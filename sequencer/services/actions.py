@@ -6,6 +6,7 @@ the executor does, so a rep's click and a send in flight cannot both win.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -114,8 +115,9 @@ def act_on(app: App, email: str, event: ev.Event, *, sequence: str | None = None
                 raise InputError(str(exc)) from exc
             apply(session, row, decision, now=now)
             out.append((row.sequence_name, decision.state.status.value))
-        _record(session, f"{kind}:{email}:{now.isoformat()}", kind, rows[0], now,
-                {"event": type(event).__name__})
+        # A person's action has no natural idempotency key: each one is its own event.
+        _record(session, f"{kind}:{type(event).__name__}:{uuid.uuid4().hex}", kind, rows[0],
+                now, {"event": type(event).__name__, "prospect": email})
     return out
 
 

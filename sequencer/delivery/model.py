@@ -1,0 +1,74 @@
+"""The delivery port: what the runtime hands a transport, and what it gets back.
+
+A transport's contract with the durable runtime (RELIABILITY.md, rules 3 and 9):
+
+- ``send`` returns a ``SendResult`` only once the provider has accepted the message.
+- ``TransientSendError``: nothing was accepted; the same message (same Message-ID)
+  may be sent again later.
+- ``UncertainSendError`` (a ``TransientSendError``!): the message may have been
+  accepted (RFC 1047: the connection broke after the end of data, before the reply).
+  Never resend it blindly; mark the step ``uncertain`` and reconcile by Message-ID.
+  Catch it *before* ``TransientSendError``.
+- ``PermanentSendError``: refused for good; ``str()`` carries the provider's reason.
+- ``HeaderInjectionError``: refused before anything left the process.
+- Any other exception (a time limit, ``KeyboardInterrupt``) escaping ``send`` leaves
+  the outcome unknown and must be treated as uncertain.
+
+This package must not import sequencer.store, sequencer.runtime or sequencer.engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sequencer.errors import TransientSendError
+
+
+class UncertainSendError(TransientSendError):
+    """The provider may have accepted the message: the reply to the end of data was lost.
+
+    A subclass of ``TransientSendError`` so that code which only knows the base tree
+    still does not treat it as permanent; the runtime must catch it first and never
+    resend the message without evidence (RELIABILITY.md, rule 3).
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundEmail:
+    """One plain-text e-mail, fully rendered, ready for a transport.
+
+    ``message_id`` is generated (``new_message_id``) and stored before the first send
+    attempt and reused on every resend, so that duplicates can be recognised.
+    """
+
+    message_id: str
+    from_address: str
+    from_name: str | None
+    to_address: str
+    to_name: str | None
+    subject: str
+    text_body: str
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What the provider said when it accepted the message."""
+
+    provider_id: str | None = None
+
+
+class Transport(Protocol):
+    """Hands messages to a provider. See the module docstring for the error contract."""
+
+    def send(self, email: OutboundEmail) -> SendResult:
+        """Deliver ``email`` or raise a ``DeliveryError`` saying what is known."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the transport may still be used afterwards (it reconnects)."""
+        ...

@@ -1,0 +1,247 @@
+"""Sending over SMTP with smtplib: one reused connection, and honest failures.
+
+The end-of-data reply is the only proof of acceptance. A failure before the final
+``.`` left us means nothing was accepted (``TransientSendError``); a failure after it
+means nobody knows (``UncertainSendError``, RFC 1047) and the runtime must not resend.
+That is why DATA is driven here step by step instead of through ``sendmail``.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import ssl
+import threading
+from collections.abc import Callable
+
+from sequencer.delivery.mime import build_mime
+from sequencer.delivery.model import OutboundEmail, SendResult, UncertainSendError
+from sequencer.errors import DeliveryError, PermanentSendError, TransientSendError
+
+_LINE_START_DOT = re.compile(rb"(?m)^\.")
+_HELO_RE = re.compile(r"[A-Za-z0-9.:\[\]-]+")  # a host name or an address literal
+_QUEUE_ID = re.compile(rb"(?:queued as|\bid=)\s*([A-Za-z0-9][A-Za-z0-9._-]*)", re.IGNORECASE)
+
+
+class _ClosedBetweenSends(Exception):
+    """A reused connection turned out to be closed when the next MAIL FROM went out."""
+
+
+class SmtpTransport:
+    """An SMTP client that keeps one connection open across sends.
+
+    It connects lazily, reconnects once when the server closed the connection between
+    two sends, and serialises sends with a lock, so one instance may be shared by
+    threads (they then take turns on the one connection; for parallel sends make one
+    transport per thread: construction is free).
+
+    Parameters:
+        host, port: the server.
+        implicit_tls: TLS from the first byte (smtps, port 465).
+        starttls: upgrade with STARTTLS when the server offers it. Credentials are never
+            sent in clear unless this is explicitly turned off.
+        username, password: AUTH credentials, if any.
+        timeout: seconds for connecting and for each reply.
+        helo: the name to announce in EHLO (smtplib's default is this host's FQDN).
+        ssl_context: certificate policy; the system's default verification when None.
+    """
+
+    def __init__(self, host: str, port: int, *, implicit_tls: bool = False,
+                 starttls: bool = True, username: str | None = None,
+                 password: str | None = None, timeout: float = 30.0,
+                 helo: str | None = None, ssl_context: ssl.SSLContext | None = None) -> None:
+        if helo is not None and not _HELO_RE.fullmatch(helo):
+            raise ValueError(f"not a usable EHLO name: {helo!r}")
+        self.host, self.port, self.timeout = host, port, timeout
+        self._implicit_tls, self._starttls = implicit_tls, starttls
+        self._username, self._password, self._helo = username, password, helo
+        self._ssl_context = ssl_context
+        self._smtp: smtplib.SMTP | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:  # never shows the password
+        scheme = "smtps" if self._implicit_tls else "smtp"
+        return f"SmtpTransport({scheme}://{self.host}:{self.port})"
+
+    def send(self, email: OutboundEmail) -> SendResult:
+        """Send one message; see ``sequencer.delivery.model`` for what each error means.
+
+        The MIME is built before any connection is opened, and building it checks every
+        header and both addresses, so no CR or LF can reach MAIL FROM or RCPT TO either.
+        """
+        payload = _dot_stuffed(build_mime(email))
+        with self._lock:
+            try:
+                return self._send_locked(email, payload)
+            except DeliveryError:
+                raise
+            except BaseException:
+                self._drop()  # an interrupt mid-command leaves the dialogue out of step
+                raise
+
+    def close(self) -> None:
+        """Say QUIT and close; a later send opens a new connection."""
+        with self._lock:
+            smtp, self._smtp = self._smtp, None
+            if smtp is not None:
+                try:
+                    smtp.quit()
+                except OSError:  # smtplib's errors are OSErrors too
+                    smtp.close()
+
+    def _send_locked(self, email: OutboundEmail, payload: bytes) -> SendResult:
+        reused = self._smtp is not None
+        smtp = self._smtp or self._connect()
+        try:
+            self._mail_from(smtp, email.from_address)
+        except _ClosedBetweenSends as exc:
+            if not reused:
+                raise TransientSendError(f"{self!r}: {exc}") from exc
+            smtp = self._connect()  # the one reconnection: an idle connection timed out
+            try:
+                self._mail_from(smtp, email.from_address)
+            except _ClosedBetweenSends as again:
+                raise TransientSendError(f"{self!r}: {again}") from again
+        self._rcpt_to(smtp, email.to_address)
+        return self._data(smtp, payload)
+
+    def _connect(self) -> smtplib.SMTP:
+        """Open, greet, upgrade to TLS and log in; the result becomes the connection."""
+        self._drop()
+        try:
+            if self._implicit_tls:
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    self.host, self.port, local_hostname=self._helo, timeout=self.timeout,
+                    context=self._context())
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, local_hostname=self._helo,
+                                    timeout=self.timeout)
+        except smtplib.SMTPConnectError as exc:
+            raise _reply_error(exc.smtp_code, exc.smtp_error, "greeting") from exc
+        except OSError as exc:  # refused, unreachable, timed out, TLS (smtplib's are OSErrors)
+            raise TransientSendError(f"{self!r}: cannot connect: {exc}") from exc
+        try:
+            self._handshake(smtp)
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+        return smtp
+
+    def _handshake(self, smtp: smtplib.SMTP) -> None:
+        """EHLO, STARTTLS when offered (and wanted), AUTH when configured."""
+        stage = "EHLO"
+        try:
+            smtp.ehlo_or_helo_if_needed()
+            encrypted = self._implicit_tls
+            if self._starttls and not encrypted and smtp.has_extn("starttls"):
+                stage = "STARTTLS"
+                smtp.starttls(context=self._context())
+                smtp.ehlo()
+                encrypted = True
+            if self._username is not None:
+                stage = "AUTH"
+                if not encrypted and self._starttls:
+                    raise PermanentSendError(
+                        f"{self!r}: the server offers no TLS; refusing to send the password "
+                        "in clear (add ?starttls=no to the URL to allow it)")
+                smtp.login(self._username, self._password or "")
+        # Order matters: every smtplib exception is an OSError.
+        except smtplib.SMTPResponseException as exc:
+            raise _reply_error(exc.smtp_code, exc.smtp_error, stage) from exc
+        except smtplib.SMTPServerDisconnected as exc:
+            raise TransientSendError(f"{self!r}: connection lost at {stage}: {exc}") from exc
+        except smtplib.SMTPException as exc:  # no AUTH offered, no usable mechanism
+            raise PermanentSendError(f"{self!r}: {stage} failed: {exc}") from exc
+        except OSError as exc:  # timeouts, resets, TLS failures (certificates included)
+            raise TransientSendError(f"{self!r}: {stage} failed: {exc}") from exc
+
+    def _mail_from(self, smtp: smtplib.SMTP, sender: str) -> None:
+        try:
+            code, reply = smtp.mail(sender)
+        except OSError as exc:  # SMTPServerDisconnected included
+            self._drop()
+            raise _ClosedBetweenSends(f"connection lost at MAIL FROM: {exc}") from exc
+        if code == 421:  # "service closing": typically an idle timeout between sends
+            self._drop()
+            raise _ClosedBetweenSends(str(_reply_error(code, reply, "MAIL FROM")))
+        self._expect(smtp, code, reply, "MAIL FROM", (250,))
+
+    def _rcpt_to(self, smtp: smtplib.SMTP, recipient: str) -> None:
+        code, reply = self._command(smtp, lambda: smtp.rcpt(recipient), "RCPT TO")
+        self._expect(smtp, code, reply, "RCPT TO", (250, 251))
+
+    def _data(self, smtp: smtplib.SMTP, payload: bytes) -> SendResult:
+        """DATA, the message, and the one reply that proves acceptance."""
+        code, reply = self._command(smtp, lambda: smtp.docmd("DATA"), "DATA")
+        self._expect(smtp, code, reply, "DATA", (354,))
+        try:
+            smtp.send(payload)  # sendall: on failure the final ".\r\n" did not all go out
+        except OSError as exc:  # SMTPServerDisconnected included
+            self._drop()
+            raise TransientSendError(f"{self!r}: connection lost sending data: {exc}") from exc
+        try:
+            code, reply = smtp.getreply()
+        except OSError as exc:  # EOF, reset or timeout: the reply is lost, not the message
+            self._drop()
+            raise UncertainSendError(
+                f"{self!r}: no reply after the end of data ({exc}); the server may have "
+                "accepted the message: do not resend") from exc
+        if not 200 <= code < 300:
+            raise self._refusal(smtp, code, reply, "end of data", reset=False)
+        found = _QUEUE_ID.search(reply)
+        return SendResult(provider_id=found.group(1).decode("ascii") if found else None)
+
+    def _command(self, smtp: smtplib.SMTP, call: Callable[[], tuple[int, bytes]],
+                 stage: str) -> tuple[int, bytes]:
+        """Run one command before the data; a lost connection there accepted nothing."""
+        try:
+            return call()
+        except OSError as exc:  # SMTPServerDisconnected included
+            self._drop()
+            raise TransientSendError(f"{self!r}: connection lost at {stage}: {exc}") from exc
+
+    def _expect(self, smtp: smtplib.SMTP, code: int, reply: bytes, stage: str,
+                wanted: tuple[int, ...]) -> None:
+        if code not in wanted:
+            raise self._refusal(smtp, code, reply, stage, reset=True)
+
+    def _refusal(self, smtp: smtplib.SMTP, code: int, reply: bytes, stage: str, *,
+                 reset: bool) -> DeliveryError:
+        """The error for a refusal, leaving the connection clean for the next send."""
+        if code == 421 or not 400 <= code < 600:
+            self._drop()  # closing, or a reply we cannot place: start afresh next time
+        elif reset:
+            try:
+                if smtp.rset()[0] != 250:
+                    self._drop()
+            except OSError:
+                self._drop()
+        return _reply_error(code, reply, stage)
+
+    def _context(self) -> ssl.SSLContext:
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
+
+    def _drop(self) -> None:
+        """Forget the connection without a QUIT: its state is no longer trusted."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+
+def _reply_error(code: int, reply: bytes | str, stage: str) -> DeliveryError:
+    """Translate an SMTP reply: 5xx is permanent, anything else worth another try."""
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    reason = f"{code} {' '.join(text.split())} (at {stage})"
+    if 500 <= code < 600:
+        return PermanentSendError(reason)
+    return TransientSendError(reason)
+
+
+def _dot_stuffed(message: bytes) -> bytes:
+    """The DATA payload: leading dots doubled and the terminating ``.`` line added."""
+    if not message.endswith(b"\r\n"):
+        message += b"\r\n"
+    return _LINE_START_DOT.sub(b"..", message) + b".\r\n"
