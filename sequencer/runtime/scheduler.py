@@ -28,8 +28,7 @@ from sequencer.store.models import Enrollment, StepRun
 from sequencer.store.upsert import insert_ignoring
 
 CLAIM_BATCH = 500
-STUCK_CLAIM = timedelta(minutes=5)  # a claimed run whose message was lost is re-enqueued
-STUCK_SENDING = timedelta(minutes=10)  # a send that never reported back is in doubt
+STUCK_SENDING = timedelta(seconds=600)  # the default; settings.stuck_sending_seconds rules
 
 Enqueue = Callable[[int], None]
 
@@ -112,13 +111,15 @@ def sweep(app: App, enqueue: Enqueue) -> tuple[int, int]:
     resent blindly. It becomes ``uncertain`` and waits for reconciliation or an operator.
     """
     now = app.clock.now()
+    stuck_claim = timedelta(seconds=app.settings.stuck_claim_seconds)
+    stuck_sending = timedelta(seconds=app.settings.stuck_sending_seconds)
     with app.sessions.begin() as session:
         stuck = list(session.scalars(select(StepRun).where(
-            StepRun.state == "claimed", StepRun.claimed_at < now - STUCK_CLAIM)))
+            StepRun.state == "claimed", StepRun.claimed_at < now - stuck_claim)))
         for run in stuck:
             run.claimed_at = now
         silent = list(session.scalars(select(StepRun).where(
-            StepRun.state == "sending", StepRun.sending_started_at < now - STUCK_SENDING)))
+            StepRun.state == "sending", StepRun.sending_started_at < now - stuck_sending)))
         for run in silent:
             run.state = "uncertain"
             run.error = "the worker stopped between handing the message over and recording it"

@@ -1,0 +1,80 @@
+"""Dramatiq workers on real Redis: a message delivered twice sends once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import dramatiq
+import pytest
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy import func, select
+
+import workers.process
+from sequencer.runtime.embedded import next_wake
+from sequencer.runtime.scheduler import tick
+from sequencer.services.app import App
+from sequencer.services.enroll import enroll_csv
+from sequencer.services.mailboxes import add_mailbox
+from sequencer.store.models import Message, StepRun
+from tests.integration.helpers import COLD, make_app, write_csv
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def redis_broker(redis_url: str) -> Iterator[RedisBroker]:
+    redis.Redis.from_url(redis_url).flushdb()
+    broker = RedisBroker(url=redis_url)  # type: ignore[no-untyped-call]
+    dramatiq.set_broker(broker)
+    from workers.actors import execute_step
+
+    broker.declare_actor(execute_step)
+    yield broker
+    broker.close()
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+@pytest.fixture
+def postgres_app(postgres_database: str, tmp_path: Path) -> Iterator[App]:
+    from tests.conftest import _truncate_postgres
+
+    _truncate_postgres(postgres_database)
+    app, clock = make_app(postgres_database)
+    add_mailbox(app, "ana@sender.example", transport=f"file://{tmp_path}/out", daily_cap=500)
+    rows = [f"p{i}@x{i}.example,America/New_York" for i in range(40)]
+    enroll_csv(app, COLD, write_csv(tmp_path / "p.csv", "email,timezone", *rows),
+               mailbox="ana@sender.example")
+    wake = next_wake(app)
+    assert wake is not None
+    clock.set(wake + timedelta(minutes=30))
+    workers.process._app = app  # the actors use this process's app
+    yield app
+    workers.process._app = None
+    app.close()
+
+
+def test_each_message_sent_twice_to_the_workers_sends_one_email(
+    redis_broker: RedisBroker, postgres_app: App, tmp_path: Path
+) -> None:
+    from workers.actors import execute_step
+
+    claimed: list[int] = []
+    tick(postgres_app, claimed.append)
+    assert len(claimed) == 40
+    for run_id in claimed + claimed:  # every message delivered twice
+        execute_step.send(run_id)
+    worker = dramatiq.Worker(redis_broker, worker_threads=8)
+    worker.start()
+    redis_broker.join(execute_step.queue_name, timeout=60_000)
+    worker.join()
+    worker.stop()
+    with postgres_app.sessions() as session:
+        sent = session.scalar(select(func.count()).select_from(Message).where(
+            Message.status == "sent"))
+        states = dict(session.execute(select(StepRun.state, func.count())
+                                      .group_by(StepRun.state)).all())
+    assert sent == 40 and states == {"sent": 40}
+    assert len(list((tmp_path / "out").glob("*.eml"))) == 40
