@@ -13,6 +13,7 @@ A crash between 1 and 3 leaves the run ``sending``; the sweeper turns it
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,7 +26,7 @@ from sequencer.engine import events as ev
 from sequencer.engine.actions import SendEmail
 from sequencer.engine.advance import advance
 from sequencer.engine.state import EnrollmentState, Status, evolve
-from sequencer.errors import PermanentSendError, TransientSendError
+from sequencer.errors import HeaderInjectionError, PermanentSendError, TransientSendError
 from sequencer.render import Renderer, RenderError
 from sequencer.render.context import template_context
 from sequencer.runtime.effects import apply
@@ -60,21 +61,36 @@ class Prepared:
     email: OutboundEmail
 
 
+# One message in flight per process: 'sending' is committed and handed over under this
+# lock, so a worker killed at any line leaves at most one run whose fate is unknown.
+SEND_LOCK = threading.Lock()
+
+
 def execute(app: App, run_id: int, renderer: Renderer | None = None) -> str:
     """Execute one claimed step run; returns what happened (for logs and tests)."""
     renderer = renderer or Renderer(app.templates)
-    with app.sessions.begin() as session:
-        outcome = _prepare(session, app, run_id, renderer)
-    if not isinstance(outcome, Prepared):
-        return outcome
-    try:
-        result = transport_for(outcome.transport).send(outcome.email)
-    except UncertainSendError as exc:
-        return _record_failure(app, outcome, "uncertain", str(exc))
-    except TransientSendError as exc:
-        return _record_failure(app, outcome, "retry", str(exc))
-    except PermanentSendError as exc:
-        return _record_failure(app, outcome, "failed", str(exc))
+    with SEND_LOCK:
+        with app.sessions.begin() as session:
+            outcome = _prepare(session, app, run_id, renderer)
+        if not isinstance(outcome, Prepared):
+            return outcome
+        try:
+            result = transport_for(outcome.transport).send(outcome.email)
+        except HeaderInjectionError as exc:  # refused before anything left
+            failure: tuple[str, str] | None = ("held", str(exc))
+        except UncertainSendError as exc:
+            failure = ("uncertain", str(exc))
+        except TransientSendError as exc:
+            failure = ("retry", str(exc))
+        except PermanentSendError as exc:
+            failure = ("failed", str(exc))
+        except BaseException as exc:  # a time limit, a bug: the message may have left
+            _record_failure(app, outcome, "uncertain", f"interrupted while sending: {exc!r}")
+            raise
+        else:
+            failure = None
+    if failure is not None:
+        return _record_failure(app, outcome, *failure)
     return _record_sent(app, outcome, result.provider_id)
 
 
@@ -276,6 +292,13 @@ def _record_failure(app: App, prepared: Prepared, kind: str, error: str) -> str:
         if kind == "uncertain":  # maybe delivered: never resent blindly, shown to the operator
             run.state, message.status = "uncertain", "uncertain"
             return "uncertain"
+        if kind == "held":  # our own check refused it: nothing left, a person must look
+            run.state, run.finished_at, message.status = "held", now, "failed"
+            decision = advance(definition, _not_waiting(state),
+                               ev.Held(prepared.step, f"unsafe header: {error[:150]}"),
+                               now=now, calendar=app.calendar)
+            apply(session, row, decision, now=now)
+            return "held"
         if kind == "retry":  # nothing was accepted: the same Message-ID goes out later
             run.state, message.status = "deferred", "retry"
             event: ev.Event = ev.Deferred(prepared.step, now + RETRY_AFTER,

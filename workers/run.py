@@ -1,0 +1,45 @@
+"""A single worker process: Dramatiq's ``Worker`` with threads, stopped cleanly on SIGTERM.
+
+``sequencer worker`` runs Dramatiq's multi-process CLI; this entry point is one
+process that can be killed and restarted on its own (the fault tests do), and on
+SIGTERM lets the steps in hand finish and hands prefetched messages back.
+
+    python -m workers.run --threads 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from types import FrameType
+
+import dramatiq
+
+from sequencer.runtime.transports import close_all
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+    from workers.main import broker
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    worker = dramatiq.Worker(broker, worker_threads=args.threads, worker_timeout=200)
+    worker.start()
+    print("worker ready", flush=True)
+    stop.wait()
+    worker.stop(timeout=30_000)  # steps in hand finish; prefetched messages go back to Redis
+    close_all()
+    broker.close()
+
+
+if __name__ == "__main__":
+    main()
