@@ -7,4 +7,6 @@ from workers.broker import setup_broker
 
 broker = setup_broker(Settings.from_env())
 
-from workers import actors  # noqa: E402,F401  (actors bind to the broker set up above)
+from workers import actors  # noqa: E402  (actors bind to the broker set up above)
+
+execute_step = actors.execute_step

@@ -47,3 +47,7 @@ for command in (run_command, task_group, pause_command, resume_command, exit_com
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

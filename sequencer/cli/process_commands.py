@@ -25,8 +25,8 @@ def scheduler_command(poll: float, batch: int) -> None:
     if not settings.redis_url:
         raise click.ClickException("SEQUENCER_REDIS_URL is not set: use 'sequencer run' for "
                                    "the embedded mode, or point it at Redis")
-    from workers.actors import execute_step
-    from workers.main import broker  # noqa: F401  (sets the broker before the actor is used)
+    # One import: workers.main sets the broker up before it declares the actors.
+    from workers.main import execute_step
 
     app = bootstrap(settings)
     stop = threading.Event()

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from sequencer.delivery import (
@@ -32,6 +31,7 @@ from sequencer.delivery import (
     transport_from_url,
 )
 from sequencer.errors import HeaderInjectionError, PermanentSendError, TransientSendError
+from tests.integration.smtp_sink import FreePortController
 
 LONG_LINE = "word " * 300  # 1,500 characters on one line: quoted-printable must wrap it
 BODY = f"Hi Zoë,\n\n{LONG_LINE}\n.a line that starts with a dot\n— Ünal\n"
@@ -86,15 +86,6 @@ class Sink:
         if self.drop_after_data:
             server.transport.close()  # the message arrived, the reply never will
         return self.data_reply
-
-
-class FreePortController(Controller):
-    """A Controller bound to port 0; reads back the port the OS chose before use."""
-
-    def _trigger_server(self) -> None:
-        assert isinstance(self.server, asyncio.Server)
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture
