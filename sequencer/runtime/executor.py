@@ -2,13 +2,17 @@
 
 1. Under the enrollment's row lock: re-check that the enrollment is active, the
    run is still its current step, the address is not suppressed and the mailbox
-   has room; render; mark the run ``sending`` with a pre-generated Message-ID;
-   commit.
-2. Hand the message to the transport, outside any transaction.
-3. In a new transaction: mark ``sent`` and let the engine advance the enrollment.
+   has room; render; store the message with a pre-generated Message-ID and mark
+   the run ``ready``; commit.
+2. Under the process's send lock: one cheap statement marks it ``sending``, the
+   transport takes the message, one cheap statement marks it ``sent``. No
+   transaction is open while the transport talks to the server.
+3. Under the enrollment lock again: the engine advances the enrollment.
 
-A crash between 1 and 3 leaves the run ``sending``; the sweeper turns it
-``uncertain`` and it is never resent blindly.
+A crash in 2 leaves at most one run ``sending`` per process; the sweeper turns it
+``uncertain`` and it is never resent blindly. A run left ``ready`` was never
+handed over and goes out later with the same Message-ID; a run recorded ``sent``
+whose enrollment did not advance is advanced by the sweeper.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sequencer.definition.model import Definition
@@ -55,25 +59,28 @@ class Prepared:
     """A message committed as ``sending``: everything step 2 needs, no ORM objects."""
 
     run_id: int
+    attempt: int  # a stale attempt (its run was re-prepared since) may not hand over
     enrollment_id: int
     step: str
     transport: str
     email: OutboundEmail
 
 
-# One message in flight per process: 'sending' is committed and handed over under this
-# lock, so a worker killed at any line leaves at most one run whose fate is unknown.
+# One message in flight per process: 'sending' is committed, handed over and recorded
+# under this lock, so a worker killed at any line leaves at most one run in doubt.
 SEND_LOCK = threading.Lock()
 
 
 def execute(app: App, run_id: int, renderer: Renderer | None = None) -> str:
     """Execute one claimed step run; returns what happened (for logs and tests)."""
     renderer = renderer or Renderer(app.templates)
+    with app.sessions.begin() as session:
+        outcome = _prepare(session, app, run_id, renderer)
+    if not isinstance(outcome, Prepared):
+        return outcome
     with SEND_LOCK:
-        with app.sessions.begin() as session:
-            outcome = _prepare(session, app, run_id, renderer)
-        if not isinstance(outcome, Prepared):
-            return outcome
+        if not _mark(app, outcome.run_id, "ready", "sending", attempt=outcome.attempt):
+            return "duplicate (already handed over)"
         try:
             result = transport_for(outcome.transport).send(outcome.email)
         except HeaderInjectionError as exc:  # refused before anything left
@@ -89,9 +96,35 @@ def execute(app: App, run_id: int, renderer: Renderer | None = None) -> str:
             raise
         else:
             failure = None
+            _mark(app, outcome.run_id, "sending", "sent", provider_id=result.provider_id)
     if failure is not None:
         return _record_failure(app, outcome, *failure)
-    return _record_sent(app, outcome, result.provider_id)
+    return advance_after_send(app, outcome.enrollment_id, outcome.step,
+                              outcome.email.message_id, outcome.email.subject)
+
+
+def _mark(app: App, run_id: int, before: str, after: str, *, attempt: int | None = None,
+          provider_id: str | None = None) -> bool:
+    """Move a run (and its message) from ``before`` to ``after`` in one short transaction.
+
+    With ``attempt``, only that preparation of the run may move it: a worker that
+    waited while the sweeper gave its run to another worker finds it taken.
+    """
+    now = app.clock.now()
+    stamps: dict[str, object] = ({"sending_started_at": now} if after == "sending"
+                                 else {"finished_at": now})
+    where = [StepRun.id == run_id, StepRun.state == before]
+    if attempt is not None:
+        where.append(StepRun.attempts == attempt)
+    with app.sessions.begin() as session:
+        moved = session.execute(update(StepRun).where(*where).values(state=after, **stamps))
+        if not moved.rowcount:  # type: ignore[attr-defined]
+            return False
+        values: dict[str, object] = {"status": after}
+        if after == "sent":
+            values.update(sent_at=now, provider_id=provider_id)
+        session.execute(update(Message).where(Message.step_run_id == run_id).values(**values))
+    return True
 
 
 def lock_enrollment(session: Session, enrollment_id: int) -> Enrollment:
@@ -136,11 +169,11 @@ def _prepare(session: Session, app: App, run_id: int, renderer: Renderer) -> str
         email = _compose(renderer, send, prospect, mailbox, run, session)
     except RenderError as exc:
         return _hold(session, app, row, run, definition, decision.state, str(exc))
-    run.state, run.message_id, run.sending_started_at = "sending", email.message_id, now
+    run.state, run.message_id = "ready", email.message_id
     run.attempts += 1
     _store_message(session, run, row, mailbox, email, send.variant)
     apply(session, row, decision, now=now, run=run)
-    return Prepared(run.id, row.id, run.step_id, mailbox.transport, email)
+    return Prepared(run.id, run.attempts, row.id, run.step_id, mailbox.transport, email)
 
 
 def _blocked(session: Session, app: App, row: Enrollment, run: StepRun, definition: Definition,
@@ -177,7 +210,7 @@ def _mailbox_room(session: Session, mailbox: Mailbox, now: datetime) -> datetime
     day_start = mailbox_day_start(mailbox.timezone, now)
     used = session.scalar(select(func.count()).where(
         Message.mailbox_id == mailbox.id,
-        or_(Message.sent_at >= day_start, Message.status == "sending"))) or 0
+        or_(Message.sent_at >= day_start, Message.status.in_(("ready", "sending"))))) or 0
     if used >= mailbox.daily_cap:
         return day_start + timedelta(days=1)
     if mailbox.min_spacing_seconds:
@@ -241,7 +274,7 @@ def _store_message(session: Session, run: StepRun, row: Enrollment, mailbox: Mai
     message.subject, message.text_body, message.variant = email.subject, email.text_body, variant
     message.in_reply_to = email.in_reply_to
     message.references = " ".join(email.references) or None
-    message.status = "sending"
+    message.status = "ready"
 
 
 def _hold(session: Session, app: App, row: Enrollment, run: StepRun, definition: Definition,
@@ -259,19 +292,15 @@ def _hold(session: Session, app: App, row: Enrollment, run: StepRun, definition:
     return "held"
 
 
-def _record_sent(app: App, prepared: Prepared, provider_id: str | None) -> str:
+def advance_after_send(app: App, enrollment_id: int, step: str, message_id: str,
+                       subject: str) -> str:
+    """Tell the engine the email left; a no-op if it already knows (the sweeper may replay)."""
     with app.sessions.begin() as session:
         now = app.clock.now()
-        row = lock_enrollment(session, prepared.enrollment_id)
-        run = session.get(StepRun, prepared.run_id)
-        assert run is not None
-        run.state, run.finished_at = "sent", now
-        message = session.scalars(select(Message).where(Message.step_run_id == run.id)).one()
-        message.status, message.sent_at, message.provider_id = "sent", now, provider_id
+        row = lock_enrollment(session, enrollment_id)
         definition = definition_of(session, app, row.sequence_version_id)
         decision = advance(definition, read_state(row),
-                           ev.EmailSent(prepared.step, prepared.email.message_id,
-                                        prepared.email.subject, at=now),
+                           ev.EmailSent(step, message_id, subject, at=now),
                            now=now, calendar=app.calendar)
         apply(session, row, decision, now=now)
     return "sent"

@@ -12,19 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from sequencer.definition.model import StepType
 from sequencer.engine import events as ev
 from sequencer.engine.advance import advance
-from sequencer.engine.state import Status
+from sequencer.engine.state import Status, evolve
 from sequencer.runtime.effects import apply
+from sequencer.runtime.executor import advance_after_send, lock_enrollment
 from sequencer.services.app import App
 from sequencer.services.sequences import definition_of
 from sequencer.store.codec import read_state
-from sequencer.store.models import Enrollment, StepRun
+from sequencer.store.models import Enrollment, Message, StepRun
 from sequencer.store.upsert import insert_ignoring
 
 CLAIM_BATCH = 500
@@ -105,10 +106,14 @@ def _insert_run(session: Session, enrollment_id: int, step_id: str, round_: int,
 
 
 def sweep(app: App, enqueue: Enqueue) -> tuple[int, int]:
-    """Re-enqueue claimed runs whose message was lost; mark long-silent sends uncertain.
+    """Recover what a dead worker left behind; returns (re-enqueued, now uncertain).
 
-    A run left in ``sending`` may or may not have reached the server: it is never
-    resent blindly. It becomes ``uncertain`` and waits for reconciliation or an operator.
+    - ``claimed`` too long (its broker message was lost): enqueued again.
+    - ``ready`` too long (prepared, never handed over): nothing left, so the step is
+      rescheduled and goes out later with the same Message-ID.
+    - ``sending`` too long: it may or may not have reached the server. It is never
+      resent blindly; it becomes ``uncertain`` for reconciliation or an operator.
+    - ``sent`` but the enrollment still waits on it: the engine's advance is replayed.
     """
     now = app.clock.now()
     stuck_claim = timedelta(seconds=app.settings.stuck_claim_seconds)
@@ -118,12 +123,52 @@ def sweep(app: App, enqueue: Enqueue) -> tuple[int, int]:
             StepRun.state == "claimed", StepRun.claimed_at < now - stuck_claim)))
         for run in stuck:
             run.claimed_at = now
-        silent = list(session.scalars(select(StepRun).where(
-            StepRun.state == "sending", StepRun.sending_started_at < now - stuck_sending)))
-        for run in silent:
-            run.state = "uncertain"
-            run.error = "the worker stopped between handing the message over and recording it"
+        # Conditional on the state read: a worker may record 'sent' at this very moment.
+        silent = session.execute(update(StepRun).where(
+            StepRun.state == "sending", StepRun.sending_started_at < now - stuck_sending)
+            .values(state="uncertain", error="the worker stopped between handing the message "
+                    "over and recording it")).rowcount  # type: ignore[attr-defined]
         requeue = [run.id for run in stuck]
+    _retry_abandoned(app, now - stuck_claim)
+    _replay_advances(app, now - stuck_claim)
     for run_id in requeue:
         enqueue(run_id)
-    return len(requeue), len(silent)
+    return len(requeue), int(silent or 0)
+
+
+def _retry_abandoned(app: App, before: datetime) -> None:
+    """Runs prepared but never handed over: put off, so the scheduler claims them again."""
+    with app.sessions() as session:
+        candidates = session.execute(select(
+            StepRun.id, StepRun.enrollment_id, StepRun.step_id, StepRun.attempts).where(
+            StepRun.state == "ready", StepRun.claimed_at < before)).all()
+    for run_id, enrollment_id, step_id, attempts in candidates:
+        with app.sessions.begin() as session:
+            row = lock_enrollment(session, enrollment_id)
+            # Only if that very preparation is still unsent: a worker may have just
+            # marked it 'sending' (then it is not ours to touch).
+            taken = session.execute(update(StepRun).where(
+                StepRun.id == run_id, StepRun.state == "ready", StepRun.attempts == attempts)
+                .values(state="deferred")).rowcount  # type: ignore[attr-defined]
+            if not taken:
+                continue
+            definition = definition_of(session, app, row.sequence_version_id)
+            state = evolve(read_state(row), waiting_on=None)
+            decision = advance(definition, state, ev.Deferred(
+                step_id, app.clock.now(), "retrying a send a worker never started"),
+                now=app.clock.now(), calendar=app.calendar)
+            apply(session, row, decision, now=app.clock.now())
+
+
+def _replay_advances(app: App, before: datetime) -> None:
+    """Runs recorded sent whose enrollment was never told: tell it now."""
+    with app.sessions() as session:
+        pending = session.execute(
+            select(StepRun.enrollment_id, StepRun.step_id, Message.message_id, Message.subject)
+            .join(Enrollment, Enrollment.id == StepRun.enrollment_id)
+            .join(Message, Message.step_run_id == StepRun.id)
+            .where(StepRun.state == "sent", StepRun.finished_at < before,
+                   Enrollment.waiting_on == StepRun.step_id,
+                   Enrollment.current_step == StepRun.step_id)).all()
+    for enrollment_id, step, message_id, subject in pending:
+        advance_after_send(app, enrollment_id, step, message_id, subject)

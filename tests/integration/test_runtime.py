@@ -171,10 +171,15 @@ def test_a_send_left_in_flight_becomes_uncertain_and_is_never_resent(
     class Crash(Exception):
         pass
 
-    def die(*_: object) -> None:
-        raise Crash  # the worker dies between committing 'sending' and hearing back
+    real_mark = executor._mark
 
-    monkeypatch.setattr(executor, "_record_sent", die)
+    def die_after_handing_over(app: App, run_id: int, before: str, after: str,
+                               **kw: object) -> bool:
+        if after == "sent":
+            raise Crash  # the worker dies after the server took the message, before recording
+        return real_mark(app, run_id, before, after, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(executor, "_mark", die_after_handing_over)
     claimed: list[int] = []
     tick(app, claimed.append)
     with pytest.raises(Crash):
@@ -257,3 +262,62 @@ def test_two_schedulers_at_once_never_claim_the_same_step(
     assert len(together) == len(set(together)) == 120
     for each in [*apps, app]:
         each.close()
+
+
+def test_a_run_prepared_twice_is_handed_over_by_its_latest_preparation_only(
+    database_url: str, tmp_path: Path
+) -> None:
+    import sequencer.runtime.executor as executor
+    from sequencer.render import Renderer
+
+    app, clock, outbox = setup(database_url, tmp_path, PEOPLE[0], PEOPLE[1])
+    clock.set(first_due(app))
+    claimed: list[int] = []
+    tick(app, claimed.append)
+    with app.sessions.begin() as session:  # a worker prepares, then stalls before the lock
+        stale = executor._prepare(session, app, claimed[0], Renderer(app.templates))
+    assert isinstance(stale, executor.Prepared)
+    clock.advance(timedelta(seconds=app.settings.stuck_claim_seconds + 1))
+    tick(app, lambda _: None)  # the sweeper puts the abandoned run off (to its next window)
+    clock.set(first_due(app))
+    again: list[int] = []
+    tick(app, again.append)  # ... and another worker gets it
+    assert again == claimed
+    assert execute(app, again[0]) == "sent"
+    assert not executor._mark(app, stale.run_id, "ready", "sending", attempt=stale.attempt)
+    assert len(list(outbox.glob("*.eml"))) == 1
+    app.close()
+
+
+def test_a_send_recorded_but_not_yet_advanced_is_advanced_by_the_sweeper(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sequencer.runtime.executor as executor
+
+    app, clock, outbox = setup(database_url, tmp_path, PEOPLE[0], PEOPLE[1])
+    clock.set(first_due(app))
+    claimed: list[int] = []
+    tick(app, claimed.append)
+
+    class Crash(Exception):
+        pass
+
+    def die(*_: object) -> str:
+        raise Crash  # killed after the sink took it and 'sent' was recorded
+
+    monkeypatch.setattr(executor, "advance_after_send", die)
+    with pytest.raises(Crash):
+        execute(app, claimed[0])
+    monkeypatch.undo()
+    with app.sessions() as session:
+        row = session.scalars(select(Enrollment)).one()
+        assert row.waiting_on == "intro" and row.next_run_at is None
+    clock.advance(timedelta(seconds=app.settings.stuck_claim_seconds + 1))
+    tick(app, lambda _: None)
+    with app.sessions() as session:
+        row = session.scalars(select(Enrollment)).one()
+        run = session.get(StepRun, claimed[0])
+    assert run is not None and run.state == "sent"
+    assert row.current_step == "call-1" and row.next_run_at is not None
+    assert len(list(outbox.glob("*.eml"))) == 1
+    app.close()

@@ -1,0 +1,235 @@
+"""Benchmark: end-to-end email steps per second on PostgreSQL + Redis + an SMTP sink.
+
+Prints, in one run on this machine:
+- the ceiling: a no-op Dramatiq actor's rate on the same Redis (1 process x 8 threads);
+- end-to-end email steps/s with 1 and 2 worker processes (zero waits, always-open
+  window), p50/p99 lateness (sent_at minus the time the step was due) and peak RSS
+  per worker;
+- the claim query's time with 100,000 and 1,000,000 active enrollments;
+- bulk enrollment rows per second.
+
+    .venv/bin/python bench/throughput.py [--steps 4000] [--enroll-rows 20000]
+
+Needs PostgreSQL (SEQUENCER_TEST_PG, default root@127.0.0.1/test) and Redis
+(redis://127.0.0.1:6379/13). It creates and drops its own database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import dramatiq  # noqa: E402
+import psycopg  # noqa: E402
+import redis  # noqa: E402
+from dramatiq.brokers.redis import RedisBroker  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
+
+from sequencer.clock import SystemClock  # noqa: E402
+from sequencer.services.app import bootstrap  # noqa: E402
+from sequencer.services.enroll import enroll_csv  # noqa: E402
+from sequencer.services.mailboxes import add_mailbox  # noqa: E402
+from sequencer.settings import Settings  # noqa: E402
+from sequencer.store.migrate import upgrade  # noqa: E402
+from sequencer.store.models import Message, StepRun  # noqa: E402
+from tests.integration.smtp_sink import FreePortController  # noqa: E402
+
+ADMIN = os.environ.get("SEQUENCER_TEST_PG", "postgresql://root@127.0.0.1:5432/test")
+REDIS = "redis://127.0.0.1:6379/13"
+SEQUENCE = """\
+name: bench
+schedule: {windows: {daily: ["00:00-24:00"]}, holidays: none}
+compliance: {unsubscribe_footer: false}
+steps:
+  - {id: only, type: email, template: bench.j2, subject: "Hello {{ prospect.email }}"}
+"""
+
+
+class CountingSink:
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.count += 1
+        return "250 OK"
+
+
+def fresh_database(name: str) -> str:
+    with psycopg.connect(ADMIN, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    return url
+
+
+def noop_ceiling(messages: int) -> float:
+    redis.Redis.from_url(REDIS).flushdb()
+    broker = RedisBroker(url=REDIS)  # type: ignore[no-untyped-call]
+    dramatiq.set_broker(broker)
+
+    @dramatiq.actor(queue_name="noop", broker=broker)
+    def noop(i: int) -> None:
+        pass
+
+    with broker.client.pipeline() as _:
+        for i in range(messages):
+            noop.send(i)
+    worker = dramatiq.Worker(broker, worker_threads=8)
+    began = time.perf_counter()
+    worker.start()
+    broker.join("noop", timeout=300_000)
+    elapsed = time.perf_counter() - began
+    worker.stop()
+    broker.close()
+    return messages / elapsed
+
+
+def workspace(folder: Path) -> None:
+    (folder / "templates").mkdir(parents=True, exist_ok=True)
+    (folder / "templates" / "bench.j2").write_text("Hello {{ prospect.email }}, one line.\n")
+    (folder / "bench.yaml").write_text(SEQUENCE)
+
+
+def enroll(url: str, folder: Path, rows: int, port: int, prefix: str) -> float:
+    app = bootstrap(Settings(database_url=url), clock=SystemClock(),
+                    templates=folder / "templates")
+    add_mailbox(app, "bench@sender.example", transport=f"smtp://127.0.0.1:{port}?timeout=30",
+                daily_cap=10_000_000)
+    csv = folder / f"{prefix}.csv"
+    csv.write_text("email\n" + "".join(f"{prefix}{i}@x{i % 991}.example\n"
+                                       for i in range(rows)))
+    began = time.perf_counter()
+    summary = enroll_csv(app, folder / "bench.yaml", csv, mailbox="bench@sender.example")
+    elapsed = time.perf_counter() - began
+    assert summary.enrolled == rows, summary.skipped[:3]
+    app.close()
+    return rows / elapsed
+
+
+def end_to_end(url: str, folder: Path, steps: int, processes: int, port: int,
+               sink: CountingSink) -> dict[str, float]:
+    redis.Redis.from_url(REDIS).flushdb()
+    with psycopg.connect(url.replace("postgresql", "postgresql", 1), autocommit=True) as c:
+        c.execute("TRUNCATE step_runs, messages, tasks, events, enrollments, prospects "
+                  "RESTART IDENTITY CASCADE")
+    enroll(url, folder, steps, port, f"run{processes}-")
+    env = {**os.environ, "SEQUENCER_DATABASE_URL": url, "SEQUENCER_REDIS_URL": REDIS}
+    start = sink.count
+    began = time.perf_counter()
+    scheduler = subprocess.Popen([sys.executable, "-m", "sequencer.cli.main", "scheduler",
+                                  "--poll", "0.05"], env=env, cwd=folder,
+                                 stderr=subprocess.DEVNULL)
+    workers = [subprocess.Popen([sys.executable, "-m", "workers.run", "--threads", "8"],
+                                env=env, cwd=folder, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for _ in range(processes)]
+    pause = threading.Event()
+    while sink.count - start < steps and time.perf_counter() - began < 600:
+        pause.wait(0.05)
+    elapsed = time.perf_counter() - began
+    rss = [peak_rss_mb(w.pid) for w in workers]
+    for process in [*workers, scheduler]:
+        process.terminate()
+    for process in [*workers, scheduler]:
+        process.wait(timeout=60)
+    lateness = lateness_seconds(url)
+    return {"steps_per_s": steps / elapsed, "p50": statistics.median(lateness),
+            "p99": sorted(lateness)[int(0.99 * (len(lateness) - 1))], "rss": max(rss)}
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def lateness_seconds(url: str) -> list[float]:
+    app = bootstrap(Settings(database_url=url))
+    with app.sessions() as session:
+        rows = session.execute(select(Message.sent_at, StepRun.scheduled_for).join(
+            StepRun, StepRun.id == Message.step_run_id).where(Message.status == "sent")).all()
+    app.close()
+    return [(sent - due).total_seconds() for sent, due in rows if sent and due]
+
+
+def claim_time(url: str, total: int) -> float:
+    """Median time of the claim query with ``total`` open enrollments, 1,000 of them due."""
+    with psycopg.connect(url, autocommit=True) as c:
+        have = c.execute("select count(*) from enrollments").fetchone()[0]  # type: ignore[index]
+        if have < total:
+            c.execute("""
+                insert into prospects (email, email_key, custom, do_not_contact, created_at)
+                select 'c' || g || '@claim.example', 'c' || g || '@claim.example', '{}', false,
+                       now() from generate_series(%s, %s) g""", (have + 1, total))
+            c.execute("""
+                insert into enrollments (prospect_id, sequence_version_id, sequence_name,
+                    mailbox_id, status, current_step, next_run_at, due_at, soft_bounces, seed,
+                    timezone, memory, started_at, row_version)
+                select p.id, 1, 'bench', 1, 'active', 'only',
+                       now() + (case when p.id % 1000 = 0 then interval '-1 hour'
+                                else interval '30 days' end), now(), 0, p.id, 'UTC', '{}',
+                       now(), 1
+                from prospects p where p.email like 'c%@claim.example'
+                  and not exists (select 1 from enrollments e where e.prospect_id = p.id)""")
+            c.execute("analyze enrollments")
+    app = bootstrap(Settings(database_url=url))
+    timings = []
+    for _ in range(7):
+        with app.engine.connect() as connection:
+            began = time.perf_counter()
+            connection.execute(text(
+                "select id from enrollments where next_run_at <= now() order by next_run_at "
+                "limit 500 for update skip locked")).all()
+            timings.append(time.perf_counter() - began)
+            connection.rollback()
+    app.close()
+    return statistics.median(timings) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--enroll-rows", type=int, default=20000)
+    parser.add_argument("--claim-sizes", default="100000,1000000")
+    args = parser.parse_args()
+    url = fresh_database("sequencer_bench")
+    sink = CountingSink()
+    controller = FreePortController(sink, hostname="127.0.0.1", port=0)
+    controller.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        workspace(folder)
+        ceiling = noop_ceiling(20_000)
+        print(f"no-op Dramatiq actor, 1 process x 8 threads: {ceiling:,.0f} messages/s")
+        rate = enroll(url, folder, args.enroll_rows, controller.port, "bulk")
+        print(f"bulk enrollment ({args.enroll_rows:,} rows): {rate:,.0f} rows/s")
+        for processes in (1, 2):
+            r = end_to_end(url, folder, args.steps, processes, controller.port, sink)
+            print(f"end to end, {processes} worker process(es) x 8 threads, {args.steps:,} "
+                  f"steps: {r['steps_per_s']:,.0f} steps/s = {r['steps_per_s'] / ceiling:.1%} "
+                  f"of the no-op ceiling; lateness p50 {r['p50']:.2f} s, p99 {r['p99']:.2f} s; "
+                  f"peak RSS per worker {r['rss']:.0f} MB")
+        for size in (int(s) for s in args.claim_sizes.split(",")):
+            print(f"claim query (500 due rows, FOR UPDATE SKIP LOCKED) with {size:,} open "
+                  f"enrollments: {claim_time(url, size):.1f} ms")
+    controller.stop()
+    with psycopg.connect(ADMIN, autocommit=True) as connection:
+        connection.execute('DROP DATABASE IF EXISTS "sequencer_bench" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    del timedelta, func  # imported for readers extending the figures
+    main()
