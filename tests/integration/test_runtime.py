@@ -321,3 +321,21 @@ def test_a_send_recorded_but_not_yet_advanced_is_advanced_by_the_sweeper(
     assert row.current_step == "call-1" and row.next_run_at is not None
     assert len(list(outbox.glob("*.eml"))) == 1
     app.close()
+
+
+def test_the_mailbox_minimum_spacing_puts_later_sends_off_until_the_gap_has_passed(
+    database_url: str, tmp_path: Path
+) -> None:
+    rows = [f"p{i}@x.example,P,X,America/New_York,US" for i in range(3)]
+    app, clock, _ = setup(database_url, tmp_path, PEOPLE[0], *rows)
+    add_mailbox(app, "ana@sender.example", transport=f"file://{tmp_path}/outbox", daily_cap=100,
+                min_spacing_seconds=1800)
+    clock.set(MONDAY + timedelta(hours=2))  # 09:00 in New York: all three are due
+    run_once(app)
+    with app.sessions() as session:
+        sent = session.scalars(select(Message.sent_at).where(Message.status == "sent")).all()
+        waiting = session.scalars(select(Enrollment.next_run_at).where(
+            Enrollment.schedule_note == "mailbox spacing")).all()
+    assert len(sent) == 1 and len(waiting) == 2
+    assert all(moment >= sent[0] + timedelta(minutes=30) for moment in waiting)
+    app.close()
