@@ -10,6 +10,8 @@ from types import FrameType
 from typing import Any
 
 import click
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
 
 from sequencer.runtime.scheduler import tick
 from sequencer.services.app import bootstrap
@@ -39,7 +41,14 @@ def scheduler_command(poll: float, batch: int) -> None:
     click.echo(f"scheduler: {settings.database_url} -> {settings.redis_url}", err=True)
     try:
         while not stop.is_set():
-            report = tick(app, _enqueue(execute_step), limit=batch)
+            try:
+                report = tick(app, _enqueue(execute_step), limit=batch)
+            except (RedisError, OperationalError) as exc:
+                # Claims are committed before they are enqueued: what could not be sent
+                # to Redis stays 'claimed' and the sweeper enqueues it once Redis is back.
+                click.echo(f"scheduler: {type(exc).__name__}: {exc}; retrying", err=True)
+                stop.wait(max(poll, 1.0))
+                continue
             if not (report.claimed or report.woken):
                 stop.wait(poll)
     finally:

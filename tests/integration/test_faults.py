@@ -144,8 +144,8 @@ def test_workers_killed_at_random_moments_never_send_a_step_twice_nor_lose_one(
         "sent", 0)
 
 
-def _wait_until_settled(url: str, deadline: float) -> dict[str, int]:
-    """Poll the step runs until every one is terminal, or the deadline passes."""
+def _wait_until_settled(url: str, deadline: float, steps: int = STEPS) -> dict[str, int]:
+    """Poll the step runs until ``steps`` are terminal, or the deadline passes."""
     from sequencer.store.db import make_engine
 
     engine = make_engine(url)
@@ -156,7 +156,7 @@ def _wait_until_settled(url: str, deadline: float) -> dict[str, int]:
                 states = dict(connection.execute(select(StepRun.state, func.count())
                                                  .group_by(StepRun.state)).all())
             settled = sum(states.get(s, 0) for s in TERMINAL)
-            if settled >= STEPS or time.monotonic() > deadline:
+            if settled >= steps or time.monotonic() > deadline:
                 return {str(k): int(v) for k, v in states.items()}
             pause.wait(0.5)  # real processes: poll with a deadline
     finally:

@@ -1,0 +1,109 @@
+"""Redis restarted mid-run, with persistence off: nothing is lost, nothing is doubled.
+
+The test starts its own redis-server on a free port and stops it by its own pid,
+never touching the machine's shared Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sequencer.clock import SystemClock
+from sequencer.services.enroll import enroll_csv
+from sequencer.services.mailboxes import add_mailbox
+from tests.conftest import _truncate_postgres
+from tests.integration.helpers import make_app, write_csv
+from tests.integration.test_faults import SEQUENCE, Sink, _wait_until_settled, sink, spawn
+
+pytestmark = pytest.mark.integration
+STEPS = 600
+__all__ = ["sink"]  # the SMTP sink fixture, shared with the fault drill
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_redis(port: int, folder: Path) -> subprocess.Popen[bytes]:
+    server = shutil.which("redis-server")
+    if server is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is needed for the restart test", pytrace=False)
+        pytest.skip("redis-server is not installed")
+    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no", "--dir", str(folder)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process
+        except OSError:
+            process.poll()
+            if process.returncode is not None:
+                break
+            time.sleep(0.05)  # waiting for a server we just started to listen
+    process.kill()
+    pytest.fail("our redis-server did not start")
+
+
+def test_redis_killed_and_restarted_empty_mid_run_loses_and_doubles_nothing(
+    postgres_database: str, sink: tuple[Sink, int], tmp_path: Path
+) -> None:
+    handler, smtp_port = sink
+    _truncate_postgres(postgres_database)
+    port = free_port()
+    redis_process = start_redis(port, tmp_path)
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "drill.j2").write_text("Hello {{ prospect.email }}\n", "utf-8")
+    (tmp_path / "drill.yaml").write_text(SEQUENCE, "utf-8")
+    app, _ = make_app(postgres_database, SystemClock().now())
+    app.templates = tmp_path / "templates"
+    add_mailbox(app, "drill@sender.example",
+                transport=f"smtp://127.0.0.1:{smtp_port}?timeout=10", daily_cap=1_000_000)
+    enroll_csv(app, tmp_path / "drill.yaml",
+               write_csv(tmp_path / "p.csv", "email", *[f"r{i}@x.example" for i in range(STEPS)]),
+               mailbox="drill@sender.example")
+    app.close()
+    env = {**os.environ, "SEQUENCER_DATABASE_URL": postgres_database,
+           "SEQUENCER_REDIS_URL": f"redis://127.0.0.1:{port}/0",
+           "SEQUENCER_STUCK_CLAIM_SECONDS": "5", "SEQUENCER_STUCK_SENDING_SECONDS": "5"}
+    scheduler = spawn(["-m", "sequencer.cli.main", "scheduler", "--poll", "0.2"], env, tmp_path)
+    worker = spawn(["-m", "workers.run", "--threads", "8"], env, tmp_path)
+    began = time.monotonic()
+    try:
+        assert handler.wait_for(STEPS // 4, began + 120), "nothing was sent before the restart"
+        redis_process.send_signal(signal.SIGKILL)  # our own instance, by its own pid
+        redis_process.wait()
+        redis_process = start_redis(port, tmp_path)  # back, and empty: persistence is off
+        states = _wait_until_settled(postgres_database, began + 240, STEPS)
+    finally:
+        for process in (worker, scheduler):
+            process.send_signal(signal.SIGTERM)
+        for process in (worker, scheduler):
+            try:
+                process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        redis_process.kill()
+        redis_process.wait()
+    received = Counter(handler.keys)
+    duplicates = sum(n - 1 for n in received.values() if n > 1)
+    settled = sum(states.get(s, 0) for s in ("sent", "uncertain", "skipped"))
+    print(f"\nredis restart: {STEPS} steps, {len(handler.keys)} at the sink, {duplicates} "
+          f"duplicates, {STEPS - settled} lost, {states.get('uncertain', 0)} uncertain, "
+          f"{time.monotonic() - began:.0f} s")
+    assert duplicates == 0
+    assert settled == STEPS, states
+    assert states.get("sent", 0) == STEPS
