@@ -86,6 +86,17 @@ def spawn(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[b
                                 stderr=log)
 
 
+def stop_gracefully(*processes: subprocess.Popen[bytes]) -> None:
+    """SIGTERM each process, give it time to finish what it holds, kill it if it hangs."""
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def test_workers_killed_at_random_moments_never_send_a_step_twice_nor_lose_one(
     postgres_database: str, redis_url: str, sink: tuple[Sink, int], tmp_path: Path
 ) -> None:
@@ -123,13 +134,7 @@ def test_workers_killed_at_random_moments_never_send_a_step_twice_nor_lose_one(
             worker = spawn(["-m", "workers.run", "--threads", "8"], env, tmp_path)
         states = _wait_until_settled(postgres_database, began + 300)
     finally:
-        for process in (worker, scheduler):
-            process.send_signal(signal.SIGTERM)
-        for process in (worker, scheduler):
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_gracefully(worker, scheduler)
     received = Counter(handler.keys)
     duplicates = sum(n - 1 for n in received.values() if n > 1)
     lost = STEPS - sum(states.get(s, 0) for s in TERMINAL)

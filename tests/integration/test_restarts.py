@@ -22,7 +22,14 @@ from sequencer.services.enroll import enroll_csv
 from sequencer.services.mailboxes import add_mailbox
 from tests.conftest import _truncate_postgres
 from tests.integration.helpers import make_app, write_csv
-from tests.integration.test_faults import SEQUENCE, Sink, _wait_until_settled, sink, spawn
+from tests.integration.test_faults import (
+    SEQUENCE,
+    Sink,
+    _wait_until_settled,
+    sink,
+    spawn,
+    stop_gracefully,
+)
 
 pytestmark = pytest.mark.integration
 STEPS = 600
@@ -89,13 +96,7 @@ def test_redis_killed_and_restarted_empty_mid_run_loses_and_doubles_nothing(
         redis_process = start_redis(port, tmp_path)  # back, and empty: persistence is off
         states = _wait_until_settled(postgres_database, began + 240, STEPS)
     finally:
-        for process in (worker, scheduler):
-            process.send_signal(signal.SIGTERM)
-        for process in (worker, scheduler):
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_gracefully(worker, scheduler)
         redis_process.kill()
         redis_process.wait()
     received = Counter(handler.keys)
