@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sequencer.definition.model import Definition
@@ -37,7 +37,6 @@ from sequencer.runtime.effects import apply
 from sequencer.runtime.transports import transport_for
 from sequencer.services.app import App
 from sequencer.services.sequences import definition_of
-from sequencer.services.status import mailbox_day_start
 from sequencer.store.codec import read_state
 from sequencer.store.models import (
     Enrollment,
@@ -45,9 +44,9 @@ from sequencer.store.models import (
     Message,
     Prospect,
     StepRun,
-    Suppression,
     Task,
 )
+from sequencer.store.queries import mailbox_day_start, sent_today, suppression_reason
 from sequencer.store.upsert import suppress
 
 RETRY_AFTER = timedelta(minutes=10)
@@ -180,10 +179,7 @@ def _blocked(session: Session, app: App, row: Enrollment, run: StepRun, definiti
              state: EnrollmentState, prospect: Prospect, mailbox: Mailbox) -> str | None:
     """Suppression and mailbox limits, checked at send time under the lock."""
     now = app.clock.now()
-    key = prospect.email_key
-    reason = session.scalar(select(Suppression.reason).where(or_(
-        (Suppression.kind == "address") & (Suppression.value == key),
-        (Suppression.kind == "domain") & (Suppression.value == key.rsplit("@", 1)[-1]))))
+    reason = suppression_reason(session, prospect.email_key)
     if reason is not None:
         decision = advance(definition, state, ev.ExitRequested(f"suppressed: {reason}"),
                            now=now, calendar=app.calendar)
@@ -207,12 +203,8 @@ def _mailbox_room(session: Session, mailbox: Mailbox, now: datetime) -> datetime
     """None if the mailbox may send now, else the earliest moment it may."""
     if mailbox.paused:
         return now + timedelta(hours=1)
-    day_start = mailbox_day_start(mailbox.timezone, now)
-    used = session.scalar(select(func.count()).where(
-        Message.mailbox_id == mailbox.id,
-        or_(Message.sent_at >= day_start, Message.status.in_(("ready", "sending"))))) or 0
-    if used >= mailbox.daily_cap:
-        return day_start + timedelta(days=1)
+    if sent_today(session, mailbox, now, in_flight=True) >= mailbox.daily_cap:
+        return mailbox_day_start(mailbox.timezone, now) + timedelta(days=1)
     if mailbox.min_spacing_seconds:
         last = session.scalar(select(func.max(Message.sent_at)).where(
             Message.mailbox_id == mailbox.id))

@@ -10,23 +10,21 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sequencer.errors import InputError
 from sequencer.services.actions import enrollments_of
 from sequencer.services.app import App
 from sequencer.services.sequences import definition_of
-from sequencer.services.status import mailbox_day_start
 from sequencer.store.models import (
     Enrollment,
     Mailbox,
-    Message,
     Prospect,
     StepRun,
-    Suppression,
     Task,
 )
+from sequencer.store.queries import sent_today, suppression_reason
 
 
 def explain(app: App, email: str) -> list[dict[str, object]]:
@@ -42,7 +40,7 @@ def explain(app: App, email: str) -> list[dict[str, object]]:
             raise InputError(f"{email} has no enrollment")
         prospect = session.get(Prospect, rows[0].prospect_id)
         assert prospect is not None
-        suppressed = _suppression(session, prospect.email_key)
+        suppressed = suppression_reason(session, prospect.email_key)
         return [_one(session, app, row, now, suppressed) for row in rows]
 
 
@@ -113,15 +111,8 @@ def _task_note(session: Session, row: Enrollment) -> str:
 def _mailbox_note(session: Session, row: Enrollment, now: datetime) -> str:
     box = session.get(Mailbox, row.mailbox_id)
     assert box is not None
-    sent = session.scalar(select(func.count()).where(
-        Message.mailbox_id == box.id, Message.sent_at >= mailbox_day_start(box.timezone, now)))
+    sent = sent_today(session, box, now)
     return f"; mailbox {box.address} has sent {sent}/{box.daily_cap} today"
-
-
-def _suppression(session: Session, key: str) -> str | None:
-    return session.scalar(select(Suppression.reason).where(or_(
-        (Suppression.kind == "address") & (Suppression.value == key),
-        (Suppression.kind == "domain") & (Suppression.value == key.rsplit("@", 1)[-1]))))
 
 
 def _local(moment: datetime | None, zone: ZoneInfo) -> str:

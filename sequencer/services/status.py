@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from sequencer.services.app import App
-from sequencer.store.models import Enrollment, Mailbox, Message, StepRun
-
-
-def mailbox_day_start(mailbox_zone: str, now: datetime) -> datetime:
-    """Midnight of the mailbox's current day (its cap counts from then)."""
-    local = now.astimezone(ZoneInfo(mailbox_zone))
-    return datetime.combine(local.date(), time(), tzinfo=local.tzinfo)
+from sequencer.store.models import Enrollment, Mailbox, StepRun
+from sequencer.store.queries import sent_today
 
 
 def status(app: App) -> dict[str, Any]:
@@ -33,9 +26,7 @@ def status(app: App) -> dict[str, Any]:
             .group_by(Enrollment.schedule_note)).all())
         mailboxes = []
         for box in session.scalars(select(Mailbox).order_by(Mailbox.address)):
-            sent = session.scalar(select(func.count()).where(
-                Message.mailbox_id == box.id,
-                Message.sent_at >= mailbox_day_start(box.timezone, now))) or 0
+            sent = sent_today(session, box, now)
             mailboxes.append({"address": box.address, "sent_today": sent,
                               "daily_cap": box.daily_cap, "at_cap": sent >= box.daily_cap,
                               "paused": box.paused})
