@@ -58,11 +58,22 @@ steps:
 
 
 class CountingSink:
+    """Counts what it accepts and when the first and the latest arrived."""
+
     def __init__(self) -> None:
         self.count = 0
+        self.first = 0.0
+        self.last = 0.0
+
+    def reset(self) -> None:
+        self.count, self.first, self.last = 0, 0.0, 0.0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        now = time.perf_counter()
+        if not self.count:
+            self.first = now
         self.count += 1
+        self.last = now
         return "250 OK"
 
 
@@ -119,34 +130,57 @@ def enroll(url: str, folder: Path, rows: int, port: int, prefix: str) -> float:
     return rows / elapsed
 
 
-def end_to_end(url: str, folder: Path, steps: int, processes: int, port: int,
+def end_to_end(url: str, folder: Path, steps: int, processes: int, threads: int, port: int,
                sink: CountingSink) -> dict[str, float]:
+    """Two phases on running workers: a backlog of ``steps`` due at once (the rate, from
+    the first email to the last, process start-up excluded), then as many steps due
+    one after another at half that rate (their lateness)."""
     redis.Redis.from_url(REDIS).flushdb()
-    with psycopg.connect(url.replace("postgresql", "postgresql", 1), autocommit=True) as c:
+    with psycopg.connect(url, autocommit=True) as c:
         c.execute("TRUNCATE step_runs, messages, tasks, events, enrollments, prospects "
                   "RESTART IDENTITY CASCADE")
-    enroll(url, folder, steps, port, f"run{processes}-")
+    enroll(url, folder, steps, port, f"late{processes}-")
+    with psycopg.connect(url, autocommit=True) as c:  # parked until the second phase
+        c.execute("update enrollments set next_run_at = now() + interval '1 day'")
+    enroll(url, folder, steps, port, f"rate{processes}-")
     env = {**os.environ, "SEQUENCER_DATABASE_URL": url, "SEQUENCER_REDIS_URL": REDIS}
-    start = sink.count
-    began = time.perf_counter()
+    workers = [subprocess.Popen([sys.executable, "-m", "workers.run", "--threads", str(threads)],
+                                env=env, cwd=folder, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True) for _ in range(processes)]
+    for worker in workers:  # ready: connected to Redis and waiting
+        assert worker.stdout is not None and "ready" in worker.stdout.readline()
+    sink.reset()
     scheduler = subprocess.Popen([sys.executable, "-m", "sequencer.cli.main", "scheduler",
-                                  "--poll", "0.05"], env=env, cwd=folder,
+                                  "--poll", "0.02"], env=env, cwd=folder,
                                  stderr=subprocess.DEVNULL)
-    workers = [subprocess.Popen([sys.executable, "-m", "workers.run", "--threads", "8"],
-                                env=env, cwd=folder, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL) for _ in range(processes)]
-    pause = threading.Event()
-    while sink.count - start < steps and time.perf_counter() - began < 600:
-        pause.wait(0.05)
-    elapsed = time.perf_counter() - began
+    wait_for(sink, steps)
+    rate = (sink.count - 1) / (sink.last - sink.first)
+    sink.reset()
+    with psycopg.connect(url, autocommit=True) as c:  # now due one after another at rate / 2
+        c.execute("""
+            update enrollments e set next_run_at = s.due, due_at = s.due
+            from (select id, now() + interval '1 second'
+                         + (row_number() over (order by id)) * %s * interval '1 second' as due
+                  from enrollments where next_run_at > now() + interval '1 hour') s
+            where e.id = s.id""", (2 / rate,))
+    wait_for(sink, steps)
     rss = [peak_rss_mb(w.pid) for w in workers]
     for process in [*workers, scheduler]:
         process.terminate()
     for process in [*workers, scheduler]:
         process.wait(timeout=60)
-    lateness = lateness_seconds(url)
-    return {"steps_per_s": steps / elapsed, "p50": statistics.median(lateness),
+    lateness = lateness_seconds(url, f"late{processes}-%")
+    return {"steps_per_s": rate, "p50": statistics.median(lateness),
             "p99": sorted(lateness)[int(0.99 * (len(lateness) - 1))], "rss": max(rss)}
+
+
+def wait_for(sink: CountingSink, count: int, limit: float = 600) -> None:
+    began = time.perf_counter()
+    pause = threading.Event()
+    while sink.count < count:
+        if time.perf_counter() - began > limit:
+            raise SystemExit(f"only {sink.count} of {count} emails arrived in {limit:.0f} s")
+        pause.wait(0.02)
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -156,11 +190,13 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def lateness_seconds(url: str) -> list[float]:
+def lateness_seconds(url: str, addresses: str) -> list[float]:
+    """Sent minus due, for the emails to these addresses (a LIKE pattern)."""
     app = bootstrap(Settings(database_url=url))
     with app.sessions() as session:
         rows = session.execute(select(Message.sent_at, StepRun.scheduled_for).join(
-            StepRun, StepRun.id == Message.step_run_id).where(Message.status == "sent")).all()
+            StepRun, StepRun.id == Message.step_run_id).where(
+            Message.status == "sent", Message.to_address.like(addresses))).all()
     app.close()
     return [(sent - due).total_seconds() for sent, due in rows if sent and due]
 
@@ -204,6 +240,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--enroll-rows", type=int, default=20000)
     parser.add_argument("--claim-sizes", default="100000,1000000")
+    parser.add_argument("--processes", default="1,2", help="worker processes to try")
+    parser.add_argument("--threads", type=int, default=64,
+                        help="worker threads per process (they share batches)")
     args = parser.parse_args()
     url = fresh_database("sequencer_bench")
     sink = CountingSink()
@@ -216,11 +255,14 @@ def main() -> None:
         print(f"no-op Dramatiq actor, 1 process x 8 threads: {ceiling:,.0f} messages/s")
         rate = enroll(url, folder, args.enroll_rows, controller.port, "bulk")
         print(f"bulk enrollment ({args.enroll_rows:,} rows): {rate:,.0f} rows/s")
-        for processes in (1, 2):
-            r = end_to_end(url, folder, args.steps, processes, controller.port, sink)
-            print(f"end to end, {processes} worker process(es) x 8 threads, {args.steps:,} "
-                  f"steps: {r['steps_per_s']:,.0f} steps/s = {r['steps_per_s'] / ceiling:.1%} "
-                  f"of the no-op ceiling; lateness p50 {r['p50']:.2f} s, p99 {r['p99']:.2f} s; "
+        for processes in (int(n) for n in args.processes.split(",")):
+            r = end_to_end(url, folder, args.steps, processes, args.threads, controller.port,
+                           sink)
+            print(f"end to end, {processes} worker process(es) x {args.threads} threads, "
+                  f"{args.steps:,} steps: {r['steps_per_s']:,.0f} steps/s = "
+                  f"{r['steps_per_s'] / ceiling:.1%} "
+                  f"of the no-op ceiling; at half that rate, lateness p50 {r['p50']:.2f} s, "
+                  f"p99 {r['p99']:.2f} s; "
                   f"peak RSS per worker {r['rss']:.0f} MB")
         for size in (int(s) for s in args.claim_sizes.split(",")):
             print(f"claim query (500 due rows, FOR UPDATE SKIP LOCKED) with {size:,} open "

@@ -21,7 +21,7 @@ from sequencer.runtime.transports import close_all
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=64)
     args = parser.parse_args()
     from workers.main import broker
 
@@ -36,7 +36,8 @@ def main() -> None:
     worker.start()
     print("worker ready", flush=True)
     stop.wait()
-    worker.stop(timeout=30_000)  # steps in hand finish; prefetched messages go back to Redis
+    # Prefetched messages go back to Redis; the runs taken in finish (FinishPipeline).
+    worker.stop(timeout=30_000)
     close_all()
     broker.close()
 

@@ -21,7 +21,9 @@ from sequencer.settings import Settings
 @click.command("scheduler")
 @click.option("--poll", default=1.0, show_default=True, help="Seconds to rest when idle.")
 @click.option("--batch", default=500, show_default=True, help="Steps claimed per pass.")
-def scheduler_command(poll: float, batch: int) -> None:
+@click.option("--sweep-every", default=5.0, show_default=True,
+              help="Seconds between looks for work a dead worker left behind.")
+def scheduler_command(poll: float, batch: int, sweep_every: float) -> None:
     """Claim due steps and enqueue them on Redis (run as many as you like)."""
     settings = Settings.from_env()
     if not settings.redis_url:
@@ -39,10 +41,15 @@ def scheduler_command(poll: float, batch: int) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     click.echo(f"scheduler: {settings.database_url} -> {settings.redis_url}", err=True)
+    last_sweep = None
     try:
         while not stop.is_set():
+            now = app.clock.now()
+            sweeping = last_sweep is None or (now - last_sweep).total_seconds() >= sweep_every
             try:
-                report = tick(app, _enqueue(execute_step), limit=batch)
+                report = tick(app, _enqueue(execute_step), limit=batch, sweeping=sweeping)
+                if sweeping:
+                    last_sweep = now
             except (RedisError, OperationalError) as exc:
                 # Claims are committed before they are enqueued: what could not be sent
                 # to Redis stays 'claimed' and the sweeper enqueues it once Redis is back.
@@ -64,7 +71,8 @@ def _enqueue(actor: Any) -> Callable[[int], None]:
 
 @click.command("worker", context_settings={"ignore_unknown_options": True})
 @click.option("--processes", "-p", default=2, show_default=True)
-@click.option("--threads", "-t", default=8, show_default=True)
+@click.option("--threads", "-t", default=64, show_default=True,
+              help="Threads per process; the runs under way share batches.")
 @click.argument("dramatiq_args", nargs=-1, type=click.UNPROCESSED)
 def worker_command(processes: int, threads: int, dramatiq_args: tuple[str, ...]) -> None:
     """Run Dramatiq workers that execute steps (extra arguments go to dramatiq)."""

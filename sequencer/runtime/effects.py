@@ -8,6 +8,7 @@ way only. Sending is not an effect here: the executor owns the two-phase send.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -27,13 +28,10 @@ def apply(session: Session, row: Enrollment, decision: Decision, *, now: datetim
           run: StepRun | None = None) -> None:
     """Store the new state and the side effects that are rows (tasks, skipped runs)."""
     write_state(row, decision.state)
+    for name, value in row_effects(decision, now).items():
+        setattr(row, name, value)
     for action in decision.actions:
         match action:
-            case ScheduleAt(reason=reason):
-                row.schedule_note = reason or None
-            case Exit() | Finish():
-                row.ended_at = now
-                row.schedule_note = None
             case SkipStep(step=step, round=round_, reason=reason):
                 session.add(StepRun(enrollment_id=row.id, step_id=step, round=round_,
                                     kind="skip", state="skipped", claimed_at=now,
@@ -49,3 +47,23 @@ def apply(session: Session, row: Enrollment, decision: Decision, *, now: datetim
                 run.finished_at = now
             case _:
                 pass
+
+
+def row_effects(decision: Decision, now: datetime) -> dict[str, Any]:
+    """The enrollment columns the decision's actions set (beyond its state)."""
+    changes: dict[str, Any] = {}
+    for action in decision.actions:
+        match action:
+            case ScheduleAt(reason=reason):
+                changes["schedule_note"] = reason or None
+            case Exit() | Finish():
+                changes["ended_at"] = now
+                changes["schedule_note"] = None
+            case _:
+                pass
+    return changes
+
+
+def only_row_effects(decision: Decision) -> bool:
+    """True when storing the decision creates no rows (no task, no skipped run)."""
+    return not any(isinstance(a, SkipStep | CreateTask) for a in decision.actions)

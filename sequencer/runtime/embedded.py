@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from sequencer.clock import FakeClock
 from sequencer.render import Renderer
-from sequencer.runtime.executor import execute
+from sequencer.runtime.executor import execute_batch
 from sequencer.runtime.scheduler import TickReport, tick
 from sequencer.services.app import App
 from sequencer.store.models import Enrollment
@@ -25,8 +25,8 @@ def run_once(app: App, renderer: Renderer | None = None) -> TickReport:
     renderer = renderer or Renderer(app.templates)
     claimed: list[int] = []
     report = tick(app, claimed.append)
-    for run_id in claimed:
-        execute(app, run_id, renderer)
+    if claimed:
+        execute_batch(app, claimed, renderer)
     return report
 
 

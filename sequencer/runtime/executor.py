@@ -1,13 +1,14 @@
 """The step executor: the exactly-once protocol of ARCHITECTURE §5, steps 2 to 4.
 
-1. Under the enrollment's row lock: re-check that the enrollment is active, the
+1. Under the enrollments' row locks: re-check that each enrollment is active, the
    run is still its current step, the address is not suppressed and the mailbox
    has room; render; store the message with a pre-generated Message-ID and mark
-   the run ``ready``; commit.
-2. Under the process's send lock: one cheap statement marks it ``sending``, the
-   transport takes the message, one cheap statement marks it ``sent``. No
-   transaction is open while the transport talks to the server.
-3. Under the enrollment lock again: the engine advances the enrollment.
+   the run ``ready``; commit. Ordinary email steps go through in batches
+   (``fastpath``); anything else goes one at a time through ``_prepare`` here.
+2. Under the process's send lock (``handover``): one cheap statement marks it
+   ``sending``, the transport takes the message, one cheap statement marks it
+   ``sent``. No transaction is open while the transport talks to the server.
+3. Under the enrollment locks again: the engine advances the enrollments.
 
 A crash in 2 leaves at most one run ``sending`` per process; the sweeper turns it
 ``uncertain`` and it is never resent blindly. A run left ``ready`` was never
@@ -17,24 +18,23 @@ whose enrollment did not advance is advanced by the sweeper.
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sequencer.definition.model import Definition
-from sequencer.delivery import OutboundEmail, UncertainSendError, new_message_id
+from sequencer.delivery import OutboundEmail
 from sequencer.engine import events as ev
 from sequencer.engine.actions import SendEmail
 from sequencer.engine.advance import advance
 from sequencer.engine.state import EnrollmentState, Status, evolve
-from sequencer.errors import HeaderInjectionError, PermanentSendError, TransientSendError
 from sequencer.render import Renderer, RenderError
-from sequencer.render.context import template_context
+from sequencer.runtime.compose import Prepared, compose, run_key
 from sequencer.runtime.effects import apply
-from sequencer.runtime.transports import transport_for
+from sequencer.runtime.fastpath import advance_batch, prepare_batch
+from sequencer.runtime.handover import send_all
 from sequencer.services.app import App
 from sequencer.services.sequences import definition_of
 from sequencer.store.codec import read_state
@@ -46,84 +46,73 @@ from sequencer.store.models import (
     StepRun,
     Task,
 )
-from sequencer.store.queries import mailbox_day_start, sent_today, suppression_reason
+from sequencer.store.queries import (
+    mailbox_day_start,
+    recent_touches,
+    sent_today,
+    suppression_reason,
+)
 from sequencer.store.upsert import suppress
 
 RETRY_AFTER = timedelta(minutes=10)
 HARD_BOUNCE_CODES = ("5.1.1", "5.1.2", "5.1.10", "5.1.6")
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A message committed as ``sending``: everything step 2 needs, no ORM objects."""
-
-    run_id: int
-    attempt: int  # a stale attempt (its run was re-prepared since) may not hand over
-    enrollment_id: int
-    step: str
-    transport: str
-    email: OutboundEmail
-
-
-# One message in flight per process: 'sending' is committed, handed over and recorded
-# under this lock, so a worker killed at any line leaves at most one run in doubt.
-SEND_LOCK = threading.Lock()
-
-
 def execute(app: App, run_id: int, renderer: Renderer | None = None) -> str:
     """Execute one claimed step run; returns what happened (for logs and tests)."""
+    return execute_batch(app, [run_id], renderer)[run_id]
+
+
+def execute_batch(app: App, run_ids: Sequence[int],
+                  renderer: Renderer | None = None) -> dict[int, str]:
+    """Execute claimed step runs; returns what happened to each."""
     renderer = renderer or Renderer(app.templates)
+    with app.sessions.begin() as session:
+        batch = prepare_batch(session, app, run_ids, renderer)
+    outcomes = dict(batch.done)
+    advance_sent(app, send_prepared(app, batch.prepared, outcomes))
+    for run_id in batch.declined:
+        outcomes[run_id] = execute_one(app, run_id, renderer)
+    missing = set(run_ids) - outcomes.keys()
+    outcomes.update(dict.fromkeys(missing, "unknown run"))
+    return outcomes
+
+
+def send_prepared(app: App, prepared: Sequence[Prepared],
+                  outcomes: dict[int, str]) -> list[Prepared]:
+    """Hand the prepared emails over; returns those the server took."""
+    sent = []
+    for item, outcome in send_all(app, prepared, lambda p, kind, error:
+                                  _record_failure(app, p, kind, error)):
+        outcomes[item.run_id] = outcome
+        if outcome == "sent":
+            sent.append(item)
+    return sent
+
+
+def advance_sent(app: App, sent: Sequence[Prepared]) -> None:
+    """Tell the engine these emails left: in one batch, and one by one where rows follow."""
+    if not sent:
+        return
+    with app.sessions.begin() as session:
+        slow = advance_batch(session, app, sent)
+    for item in slow:
+        advance_after_send(app, item.enrollment_id, item.step, item.email.message_id,
+                           item.email.subject)
+
+
+def execute_one(app: App, run_id: int, renderer: Renderer) -> str:
+    """The per-run path: every rule, one run at a time (rare cases, retries)."""
     with app.sessions.begin() as session:
         outcome = _prepare(session, app, run_id, renderer)
     if not isinstance(outcome, Prepared):
         return outcome
-    with SEND_LOCK:
-        if not _mark(app, outcome.run_id, "ready", "sending", attempt=outcome.attempt):
-            return "duplicate (already handed over)"
-        try:
-            result = transport_for(outcome.transport).send(outcome.email)
-        except HeaderInjectionError as exc:  # refused before anything left
-            failure: tuple[str, str] | None = ("held", str(exc))
-        except UncertainSendError as exc:
-            failure = ("uncertain", str(exc))
-        except TransientSendError as exc:
-            failure = ("retry", str(exc))
-        except PermanentSendError as exc:
-            failure = ("failed", str(exc))
-        except BaseException as exc:  # a time limit, a bug: the message may have left
-            _record_failure(app, outcome, "uncertain", f"interrupted while sending: {exc!r}")
-            raise
-        else:
-            failure = None
-            _mark(app, outcome.run_id, "sending", "sent", provider_id=result.provider_id)
-    if failure is not None:
-        return _record_failure(app, outcome, *failure)
+    outcomes: dict[int, str] = {}
+    result = send_prepared(app, [outcome], outcomes)
+    if not result:
+        return outcomes[run_id]
     return advance_after_send(app, outcome.enrollment_id, outcome.step,
                               outcome.email.message_id, outcome.email.subject)
-
-
-def _mark(app: App, run_id: int, before: str, after: str, *, attempt: int | None = None,
-          provider_id: str | None = None) -> bool:
-    """Move a run (and its message) from ``before`` to ``after`` in one short transaction.
-
-    With ``attempt``, only that preparation of the run may move it: a worker that
-    waited while the sweeper gave its run to another worker finds it taken.
-    """
-    now = app.clock.now()
-    stamps: dict[str, object] = ({"sending_started_at": now} if after == "sending"
-                                 else {"finished_at": now})
-    where = [StepRun.id == run_id, StepRun.state == before]
-    if attempt is not None:
-        where.append(StepRun.attempts == attempt)
-    with app.sessions.begin() as session:
-        moved = session.execute(update(StepRun).where(*where).values(state=after, **stamps))
-        if not moved.rowcount:  # type: ignore[attr-defined]
-            return False
-        values: dict[str, object] = {"status": after}
-        if after == "sent":
-            values.update(sent_at=now, provider_id=provider_id)
-        session.execute(update(Message).where(Message.step_run_id == run_id).values(**values))
-    return True
 
 
 def lock_enrollment(session: Session, enrollment_id: int) -> Enrollment:
@@ -156,7 +145,7 @@ def _prepare(session: Session, app: App, run_id: int, renderer: Renderer) -> str
         blocked = _blocked(session, app, row, run, definition, state, prospect, mailbox)
         if blocked is not None:
             return blocked
-    recent = _recent_touches(session, row.prospect_id, now)
+    recent = recent_touches(session, (row.prospect_id,), now).get(row.prospect_id, ())
     decision = advance(definition, state, ev.Due(recent), now=now, calendar=app.calendar)
     send = next((a for a in decision.actions if isinstance(a, SendEmail)), None)
     if send is None:
@@ -165,7 +154,10 @@ def _prepare(session: Session, app: App, run_id: int, renderer: Renderer) -> str
         apply(session, row, decision, now=now, run=run)
         return run.state
     try:
-        email = _compose(renderer, send, prospect, mailbox, run, session)
+        existing = session.scalar(select(Message.message_id).where(
+            Message.step_run_id == run.id))
+        email = compose(renderer, send, prospect, mailbox,
+                        run_key(run.enrollment_id, run.step_id, run.round), existing)
     except RenderError as exc:
         return _hold(session, app, row, run, definition, decision.state, str(exc))
     run.state, run.message_id = "ready", email.message_id
@@ -200,7 +192,13 @@ def _blocked(session: Session, app: App, row: Enrollment, run: StepRun, definiti
 
 
 def _mailbox_room(session: Session, mailbox: Mailbox, now: datetime) -> datetime | None:
-    """None if the mailbox may send now, else the earliest moment it may."""
+    """None if the mailbox may send now, else the earliest moment it may.
+
+    On PostgreSQL the mailbox row is locked to the end of the transaction, as the
+    batch path does, so concurrent workers count the cap one after the other.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Mailbox.id).where(Mailbox.id == mailbox.id).with_for_update())
     if mailbox.paused:
         return now + timedelta(hours=1)
     if sent_today(session, mailbox, now, in_flight=True) >= mailbox.daily_cap:
@@ -211,49 +209,6 @@ def _mailbox_room(session: Session, mailbox: Mailbox, now: datetime) -> datetime
         if last is not None and last + timedelta(seconds=mailbox.min_spacing_seconds) > now:
             return last + timedelta(seconds=mailbox.min_spacing_seconds)
     return None
-
-
-def _recent_touches(session: Session, prospect_id: int, now: datetime) -> tuple[datetime, ...]:
-    since = now - timedelta(days=7)
-    return tuple(session.scalars(select(StepRun.finished_at).join(
-        Enrollment, Enrollment.id == StepRun.enrollment_id).where(
-        Enrollment.prospect_id == prospect_id, StepRun.finished_at >= since,
-        StepRun.state.in_(("sent", "task_created")))))
-
-
-def _compose(renderer: Renderer, send: SendEmail, prospect: Prospect, mailbox: Mailbox,
-             run: StepRun, session: Session) -> OutboundEmail:
-    context = template_context(_prospect_fields(prospect), sender=_sender(mailbox),
-                               custom=prospect.custom)
-    body = renderer.render_file(send.template, context)
-    subject = send.subject or ""
-    if send.in_reply_to is None:  # a threaded subject is already rendered text
-        subject = renderer.render_text(subject, context, name=f"subject of {send.step}")
-    existing = session.scalar(select(Message.message_id).where(Message.step_run_id == run.id))
-    domain = mailbox.address.rsplit("@", 1)[-1]
-    return OutboundEmail(
-        message_id=existing or new_message_id(domain), from_address=mailbox.address,
-        from_name=mailbox.display_name, to_address=prospect.email,
-        to_name=" ".join(p for p in (prospect.first_name, prospect.last_name) if p) or None,
-        subject=subject.strip(), text_body=body, in_reply_to=send.in_reply_to,
-        references=send.references,
-        headers={"X-Sequencer-Key": f"{run.enrollment_id}:{run.step_id}:{run.round}"},
-    )
-
-
-def _prospect_fields(prospect: Prospect) -> dict[str, str | None]:
-    names = ("email", "first_name", "last_name", "title", "company", "phone", "linkedin_url",
-             "city", "country", "timezone", "industry")
-    fields = {name: getattr(prospect, name) for name in names}
-    full = " ".join(p for p in (prospect.first_name, prospect.last_name) if p)
-    fields["full_name"] = full or None
-    return fields
-
-
-def _sender(mailbox: Mailbox) -> dict[str, str | None]:
-    name = mailbox.display_name or mailbox.address.split("@")[0]
-    return {"name": name, "email": mailbox.address, "first_name": name.split()[0],
-            "signature": mailbox.signature or name}
 
 
 def _store_message(session: Session, run: StepRun, row: Enrollment, mailbox: Mailbox,

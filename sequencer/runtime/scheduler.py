@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -28,6 +30,8 @@ from sequencer.store.codec import read_state
 from sequencer.store.models import Enrollment, Message, StepRun
 from sequencer.store.upsert import insert_ignoring
 
+ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[assignment]
+RUNS: Table = StepRun.__table__  # type: ignore[assignment]
 CLAIM_BATCH = 500
 STUCK_SENDING = timedelta(seconds=600)  # the default; settings.stuck_sending_seconds rules
 
@@ -42,19 +46,15 @@ class TickReport:
     uncertain: int = 0
 
 
-def tick(app: App, enqueue: Enqueue, *, limit: int = CLAIM_BATCH) -> TickReport:
-    """One scheduler pass: sweep stuck runs, then claim what is due and enqueue it."""
+def tick(app: App, enqueue: Enqueue, *, limit: int = CLAIM_BATCH,
+         sweeping: bool = True) -> TickReport:
+    """One scheduler pass: sweep stuck runs (unless told not to), claim what is due, enqueue."""
     report = TickReport()
-    report.requeued, report.uncertain = sweep(app, enqueue)
-    runs: list[int] = []
+    if sweeping:
+        report.requeued, report.uncertain = sweep(app, enqueue)
     try:
         with app.sessions.begin() as session:
-            for row in _due(session, app.clock.now(), limit):
-                run_id = _claim(session, app, row)
-                if run_id is None:
-                    report.woken += 1
-                else:
-                    runs.append(run_id)
+            runs, report.woken = claim(session, app, limit)
     except StaleDataError:
         # Another scheduler changed one of these enrollments first (SQLite has no SKIP
         # LOCKED): this pass is rolled back whole and the next one claims what is left.
@@ -65,17 +65,77 @@ def tick(app: App, enqueue: Enqueue, *, limit: int = CLAIM_BATCH) -> TickReport:
     return report
 
 
-def _due(session: Session, now: datetime, limit: int) -> list[Enrollment]:
-    query = (select(Enrollment).where(Enrollment.next_run_at <= now)
-             .order_by(Enrollment.next_run_at).limit(limit))
+def claim(session: Session, app: App, limit: int) -> tuple[list[int], int]:
+    """Claim up to ``limit`` due enrollments; returns the runs to execute and the wake-ups.
+
+    The common case (an active enrollment due for a step that needs an executor)
+    is claimed for the whole batch in three statements: the locking select, one
+    multi-row upsert of the step runs, one update of the enrollments. The rest
+    (wake-ups, branches, a run that already exists) goes through ``_claim_one``.
+    """
+    now = app.clock.now()
+    query = (select(ENROLLMENTS).where(ENROLLMENTS.c.next_run_at <= now)
+             .order_by(ENROLLMENTS.c.next_run_at).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
+    wanted: dict[int, dict[str, object]] = {}
+    others: list[int] = []
+    versions: dict[int, int] = {}
+    for row in session.execute(query):
+        versions[row.id] = row.row_version
+        definition = definition_of(session, app, row.sequence_version_id)
+        state = read_state(row)
+        step = definition.step(state.step) if state.step else None
+        if state.status is not Status.ACTIVE or step is None or step.type is StepType.BRANCH:
+            others.append(row.id)
+            continue
+        wanted[row.id] = {"enrollment_id": row.id, "step_id": step.id,
+                          "round": state.round_of(step.id), "kind": step.type.value,
+                          "state": "claimed", "scheduled_for": row.due_at, "claimed_at": now,
+                          "attempts": 0}
+    runs: dict[int, int] = {}
+    if wanted:
+        upsert = upsert_claims(session).values(list(wanted.values()))
+        runs = {enrollment_id: run_id for run_id, enrollment_id in session.execute(
+            upsert.returning(RUNS.c.id, RUNS.c.enrollment_id))}
+        if runs:
+            seen = [(enrollment_id, versions[enrollment_id]) for enrollment_id in runs]
+            moved = session.execute(update(ENROLLMENTS).where(
+                tuple_(ENROLLMENTS.c.id, ENROLLMENTS.c.row_version).in_(seen)).values(
+                next_run_at=None, schedule_note="queued",  # the sweeper covers a lost message
+                row_version=ENROLLMENTS.c.row_version + 1)).rowcount  # type: ignore[attr-defined]
+            if moved != len(seen):
+                raise StaleDataError("another scheduler claimed some of these enrollments")
+    woken = 0
+    claimed = list(runs.values())
+    for enrollment_id in [*others, *(e for e in wanted if e not in runs)]:
+        run_id = _claim_one(session, app, enrollment_id, versions[enrollment_id])
+        if run_id is None:
+            woken += 1
+        else:
+            claimed.append(run_id)
+    return claimed, woken
 
 
-def _claim(session: Session, app: App, row: Enrollment) -> int | None:
-    """Create (or revive) the step run of a due enrollment; None when it needed no executor."""
+def upsert_claims(session: Session) -> Any:
+    """Insert step runs; a run put off earlier (cap, window, retry) is claimed again.
+
+    A run in any other state (claimed, sent...) is left alone and not returned.
+    """
+    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = module.insert(RUNS)
+    return statement.on_conflict_do_update(
+        index_elements=["enrollment_id", "step_id", "round"],
+        set_={"state": "claimed", "claimed_at": statement.excluded.claimed_at},
+        where=RUNS.c.state == "deferred")
+
+
+def _claim_one(session: Session, app: App, enrollment_id: int, version: int) -> int | None:
+    """Claim (or wake) one enrollment with every rule; None when it needed no executor."""
     now = app.clock.now()
+    row = session.get(Enrollment, enrollment_id)
+    if row is None or row.row_version != version:
+        raise StaleDataError("another scheduler moved this enrollment first")
     definition = definition_of(session, app, row.sequence_version_id)
     state = read_state(row)
     step = definition.step(state.step) if state.step else None

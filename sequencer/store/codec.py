@@ -64,7 +64,8 @@ def write_state(row: Enrollment, state: EnrollmentState) -> None:
         setattr(row, name, value)
 
 
-def read_state(row: Enrollment) -> EnrollmentState:
+def read_state(row: Any) -> EnrollmentState:
+    """The engine's state of an enrollment: an ``Enrollment`` or a Core row of the table."""
     memory = row.memory or {}
     raw = memory.get("facts", {})
     facts = Facts(

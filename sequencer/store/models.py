@@ -102,6 +102,11 @@ class Enrollment(Base):
               postgresql_where=text("next_run_at IS NOT NULL"),
               sqlite_where=text("next_run_at IS NOT NULL")),
         Index("ix_enrollments_prospect", "prospect_id", "status"),
+        # The sweeper's "sent but not yet advanced" look starts from the few
+        # enrollments waiting on a send, not from every run ever sent.
+        Index("ix_enrollments_waiting", "waiting_on",
+              postgresql_where=text("waiting_on IS NOT NULL"),
+              sqlite_where=text("waiting_on IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     prospect_id: Mapped[int] = mapped_column(ForeignKey("prospects.id"))
@@ -154,6 +159,11 @@ class StepRun(Base):
 
 class Message(Base):
     __tablename__ = "messages"
+    __table_args__ = (
+        # A mailbox's sent-today and in-flight counts are index range counts.
+        Index("ix_messages_mailbox_sent", "mailbox_id", "sent_at"),
+        Index("ix_messages_mailbox_status", "mailbox_id", "status"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     step_run_id: Mapped[int] = mapped_column(ForeignKey("step_runs.id"), unique=True)
     enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"), index=True)

@@ -2,21 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from sequencer.store.models import Mailbox, Message, Suppression
+from sequencer.store.models import Enrollment, Mailbox, Message, StepRun, Suppression
+
+IN_FLIGHT = ("ready", "sending")
+RECENT = timedelta(days=7)  # the engine's weekly touch limit looks this far back
+
+
+def suppressed_among(session: Session, email_keys: Iterable[str]) -> dict[str, str]:
+    """For each of these addresses that must never be emailed, why (address or domain)."""
+    keys = set(email_keys)
+    if not keys:
+        return {}
+    domains = {key.rsplit("@", 1)[-1] for key in keys}
+    found = session.execute(select(Suppression.kind, Suppression.value, Suppression.reason)
+                            .where(or_((Suppression.kind == "address")
+                                       & Suppression.value.in_(keys),
+                                       (Suppression.kind == "domain")
+                                       & Suppression.value.in_(domains)))).all()
+    by_address = {value: reason for kind, value, reason in found if kind == "address"}
+    by_domain = {value: reason for kind, value, reason in found if kind == "domain"}
+    reasons: dict[str, str] = {}
+    for key in keys:
+        reason = by_address.get(key) or by_domain.get(key.rsplit("@", 1)[-1])
+        if reason is not None:
+            reasons[key] = reason
+    return reasons
 
 
 def suppression_reason(session: Session, email_key: str) -> str | None:
     """Why the address (or its domain) must never be emailed, or None."""
-    domain = email_key.rsplit("@", 1)[-1]
-    return session.scalar(select(Suppression.reason).where(or_(
-        (Suppression.kind == "address") & (Suppression.value == email_key),
-        (Suppression.kind == "domain") & (Suppression.value == domain))))
+    return suppressed_among(session, (email_key,)).get(email_key)
 
 
 def mailbox_day_start(mailbox_zone: str, now: datetime) -> datetime:
@@ -27,8 +50,32 @@ def mailbox_day_start(mailbox_zone: str, now: datetime) -> datetime:
 
 def sent_today(session: Session, mailbox: Mailbox, now: datetime, *,
                in_flight: bool = False) -> int:
-    """Emails the mailbox sent since its midnight; with ``in_flight``, those on their way too."""
-    since = Message.sent_at >= mailbox_day_start(mailbox.timezone, now)
-    counted = or_(since, Message.status.in_(("ready", "sending"))) if in_flight else since
-    return session.scalar(select(func.count()).where(
-        Message.mailbox_id == mailbox.id, counted)) or 0
+    """Emails the mailbox sent since its midnight; with ``in_flight``, those on their way too.
+
+    Two index range counts (mailbox, sent_at) and (mailbox, status) rather than one
+    OR, which would read every message the mailbox ever sent.
+    """
+    since = mailbox_day_start(mailbox.timezone, now)
+    count = session.scalar(select(func.count()).where(
+        Message.mailbox_id == mailbox.id, Message.sent_at >= since)) or 0
+    if in_flight:
+        count += session.scalar(select(func.count()).where(
+            Message.mailbox_id == mailbox.id, Message.status.in_(IN_FLIGHT))) or 0
+    return count
+
+
+def recent_touches(session: Session, prospect_ids: Iterable[int],
+                   now: datetime) -> dict[int, tuple[datetime, ...]]:
+    """Per prospect, when they were touched (email sent, task created) in the last week."""
+    ids = set(prospect_ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(Enrollment.prospect_id, StepRun.finished_at).join(
+        Enrollment, Enrollment.id == StepRun.enrollment_id).where(
+        Enrollment.prospect_id.in_(ids), StepRun.finished_at >= now - RECENT,
+        StepRun.state.in_(("sent", "task_created")))).all()
+    touches: dict[int, list[datetime]] = defaultdict(list)
+    for prospect_id, finished_at in rows:
+        if finished_at is not None:
+            touches[prospect_id].append(finished_at)
+    return {pid: tuple(found) for pid, found in touches.items()}

@@ -7,6 +7,7 @@ import email.policy
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -166,20 +167,20 @@ def test_a_send_left_in_flight_becomes_uncertain_and_is_never_resent(
 ) -> None:
     app, clock, _outbox = setup(database_url, tmp_path, PEOPLE[0], PEOPLE[1])
     clock.set(first_due(app))
-    import sequencer.runtime.executor as executor
 
     class Crash(Exception):
         pass
 
-    real_mark = executor._mark
+    import sequencer.runtime.handover as handover
 
-    def die_after_handing_over(app: App, run_id: int, before: str, after: str,
-                               **kw: object) -> bool:
-        if after == "sent":
+    real_handover = handover.handover
+
+    def die_after_handing_over(app: App, **kw: Any) -> bool:
+        if kw.get("sent") is not None:
             raise Crash  # the worker dies after the server took the message, before recording
-        return real_mark(app, run_id, before, after, **kw)  # type: ignore[arg-type]
+        return real_handover(app, **kw)
 
-    monkeypatch.setattr(executor, "_mark", die_after_handing_over)
+    monkeypatch.setattr(handover, "handover", die_after_handing_over)
     claimed: list[int] = []
     tick(app, claimed.append)
     with pytest.raises(Crash):
@@ -269,6 +270,7 @@ def test_a_run_prepared_twice_is_handed_over_by_its_latest_preparation_only(
 ) -> None:
     import sequencer.runtime.executor as executor
     from sequencer.render import Renderer
+    from sequencer.runtime.handover import handover
 
     app, clock, outbox = setup(database_url, tmp_path, PEOPLE[0], PEOPLE[1])
     clock.set(first_due(app))
@@ -284,7 +286,7 @@ def test_a_run_prepared_twice_is_handed_over_by_its_latest_preparation_only(
     tick(app, again.append)  # ... and another worker gets it
     assert again == claimed
     assert execute(app, again[0]) == "sent"
-    assert not executor._mark(app, stale.run_id, "ready", "sending", attempt=stale.attempt)
+    assert not handover(app, next_run=stale)
     assert len(list(outbox.glob("*.eml"))) == 1
     app.close()
 
@@ -305,7 +307,7 @@ def test_a_send_recorded_but_not_yet_advanced_is_advanced_by_the_sweeper(
     def die(*_: object) -> str:
         raise Crash  # killed after the sink took it and 'sent' was recorded
 
-    monkeypatch.setattr(executor, "advance_after_send", die)
+    monkeypatch.setattr(executor, "advance_batch", die)
     with pytest.raises(Crash):
         execute(app, claimed[0])
     monkeypatch.undo()

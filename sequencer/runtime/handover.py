@@ -1,0 +1,107 @@
+"""Handing prepared emails to the transport: ``ready`` → ``sending`` → ``sent``.
+
+One message is in flight per process at any moment (``SEND_LOCK``), so a worker
+killed at any line leaves at most one run ``sending``, which the sweeper turns
+``uncertain``. Each step of the hand-over is one short Core transaction with no
+external call inside; the ``sent`` mark of one message and the ``sending`` mark
+of the next share a commit, which halves the commits on a batch (ARCHITECTURE §8).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Connection, bindparam, update
+
+from sequencer.delivery import UncertainSendError
+from sequencer.errors import HeaderInjectionError, PermanentSendError, TransientSendError
+from sequencer.runtime.compose import Prepared
+from sequencer.runtime.transports import transport_for
+from sequencer.services.app import App
+from sequencer.store.models import Message, StepRun
+
+SEND_LOCK = threading.Lock()
+
+Failure = tuple[str, str]  # (what to record: held|uncertain|retry|failed, the error)
+
+
+# Built once: constructing a statement costs more than PostgreSQL takes to run it.
+_MARK_SENT = update(StepRun).where(StepRun.id == bindparam("b_run"),
+                                   StepRun.state == "sending").values(
+    state="sent", finished_at=bindparam("b_now"))
+_MESSAGE_SENT = update(Message).where(Message.step_run_id == bindparam("b_run")).values(
+    status="sent", sent_at=bindparam("b_now"), provider_id=bindparam("b_provider"))
+_MARK_SENDING = update(StepRun).where(StepRun.id == bindparam("b_run"),
+                                      StepRun.state == "ready",
+                                      StepRun.attempts == bindparam("b_attempt")).values(
+    state="sending", sending_started_at=bindparam("b_now"))
+
+
+def handover(app: App, *, sent: tuple[int, str | None] | None = None,
+             next_run: Prepared | None = None, connection: Connection | None = None) -> bool:
+    """Record ``sent`` (run id, provider id) and/or claim ``next_run`` for sending.
+
+    Returns whether ``next_run`` may be handed over: only its latest preparation,
+    still ``ready``, may (a worker that stalled while the sweeper gave its run to
+    another worker finds it taken).
+    """
+    if connection is None:
+        with app.engine.connect() as own:
+            return handover(app, sent=sent, next_run=next_run, connection=own)
+    now = app.clock.now()
+    moved = True
+    with connection.begin():
+        if sent is not None:
+            run_id, provider_id = sent
+            connection.execute(_MARK_SENT, {"b_run": run_id, "b_now": now})
+            connection.execute(_MESSAGE_SENT, {"b_run": run_id, "b_now": now,
+                                               "b_provider": provider_id})
+        if next_run is not None:
+            moved = bool(connection.execute(_MARK_SENDING, {
+                "b_run": next_run.run_id, "b_attempt": next_run.attempt,
+                "b_now": now}).rowcount)
+    return moved
+
+
+RecordFailure = Callable[[Prepared, str, str], str]
+
+
+def send_all(app: App, prepared: Sequence[Prepared],
+             record_failure: RecordFailure) -> list[tuple[Prepared, str]]:
+    """Send each prepared email once, in order; returns each with what happened.
+
+    "sent" means the server took it and it is recorded; the engine is told later.
+    A refusal is recorded at once through ``record_failure`` (before the next
+    message goes), so a run never lingers ``sending`` behind the one in flight.
+    """
+    results: list[tuple[Prepared, str]] = []
+    with SEND_LOCK, app.engine.connect() as connection:
+        pending: tuple[int, str | None] | None = None
+        for item in prepared:
+            taken = handover(app, sent=pending, next_run=item, connection=connection)
+            pending = None
+            if not taken:
+                results.append((item, "duplicate (already handed over)"))
+                continue
+            try:
+                result = transport_for(item.transport).send(item.email)
+            except HeaderInjectionError as exc:  # refused before anything left
+                failure: Failure | None = ("held", str(exc))
+            except UncertainSendError as exc:
+                failure = ("uncertain", str(exc))
+            except TransientSendError as exc:
+                failure = ("retry", str(exc))
+            except PermanentSendError as exc:
+                failure = ("failed", str(exc))
+            except BaseException as exc:  # a time limit, a bug: the message may have left
+                record_failure(item, "uncertain", f"interrupted while sending: {exc!r}")
+                raise
+            else:
+                failure = None
+                pending = (item.run_id, result.provider_id)
+            results.append((item, "sent" if failure is None
+                            else record_failure(item, *failure)))
+        if pending is not None:
+            handover(app, sent=pending, connection=connection)
+    return results
