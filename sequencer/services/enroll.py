@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from sequencer.definition.model import Definition
@@ -34,6 +34,7 @@ from sequencer.timing.sendtime import mix
 from sequencer.validation import zone_exists
 
 BATCH = 1000
+ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[assignment]
 Progress = Callable[[int], None]
 
 
@@ -149,8 +150,8 @@ def _enroll_batch(session: Session, app: App, definition: Definition, version_id
             continue
         enrollments.append(_enrollment(app, definition, version_id, mailbox_id, prospect_id,
                                        row, now))
-    if enrollments:
-        session.execute(insert(Enrollment), enrollments)
+    if enrollments:  # a Core executemany: the ORM's bulk insert costs more than the rows
+        session.connection().execute(ENROLLMENTS.insert(), enrollments)
     summary.enrolled += len(enrollments)
 
 
