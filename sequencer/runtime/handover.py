@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection, bindparam, text, update
 
 from sequencer.delivery import UncertainSendError
 from sequencer.errors import HeaderInjectionError, PermanentSendError, TransientSendError
@@ -36,6 +36,18 @@ _MARK_SENDING = update(StepRun).where(StepRun.id == bindparam("b_run"),
                                       StepRun.state == "ready",
                                       StepRun.attempts == bindparam("b_attempt")).values(
     state="sending", sending_started_at=bindparam("b_now"))
+# PostgreSQL does all three in one statement, run in autocommit: one round trip
+# instead of five (BEGIN, three UPDATEs, COMMIT) on the path every email takes.
+_HANDOVER_PG = text("""
+    WITH sent AS (
+        UPDATE step_runs SET state = 'sent', finished_at = :b_now
+        WHERE id = :b_sent AND state = 'sending' RETURNING id),
+    message AS (
+        UPDATE messages SET status = 'sent', sent_at = :b_now, provider_id = :b_provider
+        WHERE step_run_id IN (SELECT id FROM sent))
+    UPDATE step_runs SET state = 'sending', sending_started_at = :b_now
+    WHERE id = :b_run AND state = 'ready' AND attempts = :b_attempt
+    RETURNING id""")
 
 
 def handover(app: App, *, sent: tuple[int, str | None] | None = None,
@@ -47,9 +59,17 @@ def handover(app: App, *, sent: tuple[int, str | None] | None = None,
     another worker finds it taken).
     """
     if connection is None:
-        with app.engine.connect() as own:
+        with connect(app) as own:
             return handover(app, sent=sent, next_run=next_run, connection=own)
     now = app.clock.now()
+    if connection.dialect.name == "postgresql":
+        run_id, provider_id = sent or (None, None)
+        moved_id = connection.execute(_HANDOVER_PG, {
+            "b_now": now, "b_sent": run_id, "b_provider": provider_id,
+            "b_run": next_run.run_id if next_run else None,
+            "b_attempt": next_run.attempt if next_run else None}).scalar()
+        connection.commit()  # autocommit: the statement is durable already; this ends the
+        return next_run is None or moved_id is not None  # connection's logical transaction
     moved = True
     with connection.begin():
         if sent is not None:
@@ -64,6 +84,13 @@ def handover(app: App, *, sent: tuple[int, str | None] | None = None,
     return moved
 
 
+def connect(app: App) -> Connection:
+    """A connection for hand-overs: in autocommit on PostgreSQL (see ``_HANDOVER_PG``)."""
+    if app.engine.dialect.name == "postgresql":
+        return app.engine.execution_options(isolation_level="AUTOCOMMIT").connect()
+    return app.engine.connect()
+
+
 RecordFailure = Callable[[Prepared, str, str], str]
 
 
@@ -76,7 +103,7 @@ def send_all(app: App, prepared: Sequence[Prepared],
     message goes), so a run never lingers ``sending`` behind the one in flight.
     """
     results: list[tuple[Prepared, str]] = []
-    with SEND_LOCK, app.engine.connect() as connection:
+    with SEND_LOCK, connect(app) as connection:
         pending: tuple[int, str | None] | None = None
         for item in prepared:
             taken = handover(app, sent=pending, next_run=item, connection=connection)
