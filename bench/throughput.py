@@ -238,7 +238,7 @@ def claim_time(url: str, total: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=4000)
-    parser.add_argument("--enroll-rows", type=int, default=20000)
+    parser.add_argument("--enroll-rows", type=int, default=100_000)
     parser.add_argument("--claim-sizes", default="100000,1000000")
     parser.add_argument("--processes", default="1,2", help="worker processes to try")
     parser.add_argument("--threads", type=int, default=64,

@@ -33,7 +33,7 @@ from sequencer.store.upsert import insert_ignoring
 from sequencer.timing.sendtime import mix
 from sequencer.validation import zone_exists
 
-BATCH = 1000
+BATCH = 2000  # measured: 2,000 rows a transaction enrolls ~50% faster than 1,000
 ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[assignment]
 Progress = Callable[[int], None]
 
@@ -71,14 +71,29 @@ def enroll_csv(app: App, sequence: Path, rows_file: Path, *, mailbox: str,
         version_id, mailbox_id = version.id, sender.id
     summary = EnrollSummary(definition.name, definition.version)
     seen: set[str] = set()
-    for chunk in _chunks(_rows(rows_file), batch):
+    for number, chunk in enumerate(_chunks(_rows(rows_file), batch), start=1):
         good = [row for row in chunk if _row_ok(row, seen, summary)]
         with app.sessions.begin() as session:
             _enroll_batch(session, app, definition, version_id, mailbox_id, good, summary)
+        if number & (number - 1) == 0:  # after batches 1, 2, 4, 8...: the tables doubled
+            _refresh_statistics(app)
         summary.rows += len(chunk)
         if progress is not None:
             progress(len(chunk))
     return summary
+
+
+def _refresh_statistics(app: App) -> None:
+    """Tell PostgreSQL's planner how big the tables have grown.
+
+    Autovacuum analyzes a minute or more later. Until then the planner believes
+    the tables tiny and scans them whole for each batch's lookups, with a
+    2,000-value IN list compared row by row: 100,000 rows enrolled at ~400 a
+    second instead of thousands (measured with bench/throughput.py).
+    """
+    if app.engine.dialect.name == "postgresql":
+        with app.engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE prospects, enrollments")
 
 
 def _rows(path: Path) -> Iterator[ProspectRow]:
