@@ -3,12 +3,14 @@
 Prints, in one run on this machine:
 - the ceiling: a no-op Dramatiq actor's rate on the same Redis (1 process x 8 threads);
 - end-to-end email steps/s with 1 and 2 worker processes (zero waits, always-open
-  window), p50/p99 lateness (sent_at minus the time the step was due) and peak RSS
-  per worker;
+  window), from the first email at the sink to the last (start-up excluded);
+- p50/p99 lateness (sent_at minus the time the step was due) with steps falling due
+  one after another at half that rate, and peak RSS per worker;
 - the claim query's time with 100,000 and 1,000,000 active enrollments;
 - bulk enrollment rows per second.
 
-    .venv/bin/python bench/throughput.py [--steps 4000] [--enroll-rows 20000]
+    .venv/bin/python bench/throughput.py [--steps 4000] [--enroll-rows 100000]
+        [--claim-sizes 100000,1000000] [--processes 1,2] [--threads 64]
 
 Needs PostgreSQL (SEQUENCER_TEST_PG, default root@127.0.0.1/test) and Redis
 (redis://127.0.0.1:6379/13). It creates and drops its own database.
