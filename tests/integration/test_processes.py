@@ -70,7 +70,7 @@ def test_production_processes_stop_cleanly_mid_run_and_finish_on_restart(
 
     _truncate_postgres(postgres_database)
     redis.Redis.from_url(redis_url).flushdb()
-    count = 300
+    count = 2000  # long enough that the stop always lands mid-run
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "hello.j2").write_text("Hello {{ prospect.email }}\n", "utf-8")
     (tmp_path / "now.yaml").write_text(SEQUENCE, "utf-8")
