@@ -28,7 +28,8 @@ from sequencer.services.mailboxes import find_mailbox
 from sequencer.services.prospects import ProspectRow, read_row, valid_email
 from sequencer.services.sequences import publish
 from sequencer.store.codec import columns_of
-from sequencer.store.models import Enrollment, Prospect, Suppression
+from sequencer.store.models import Enrollment, Prospect
+from sequencer.store.queries import suppressions_of
 from sequencer.store.upsert import insert_ignoring
 from sequencer.timing.sendtime import mix
 from sequencer.validation import zone_exists
@@ -183,20 +184,11 @@ def _enrollment(app: App, definition: Definition, version_id: int, mailbox_id: i
 
 
 def _suppressed(session: Session, rows: Sequence[ProspectRow]) -> dict[str, str]:
-    keys = {r.key for r in rows}
-    domains = {r.domain for r in rows}
-    found = session.execute(select(Suppression.kind, Suppression.value, Suppression.reason).where(
-        ((Suppression.kind == "address") & Suppression.value.in_(keys))
-        | ((Suppression.kind == "domain") & Suppression.value.in_(domains)))).all()
-    by_address = {v: f"{v} is suppressed ({why})" for k, v, why in found if k == "address"}
-    by_domain = {v: f"the domain {v} is suppressed ({why})" for k, v, why in found
-                 if k == "domain"}
-    out = {}
-    for row in rows:
-        reason = by_address.get(row.key) or by_domain.get(row.domain)
-        if reason:
-            out[row.key] = reason
-    return out
+    messages = {"address": "{value} is suppressed ({reason})",
+                "domain": "the domain {value} is suppressed ({reason})"}
+    return {key: messages[kind].format(value=value, reason=reason)
+            for key, (kind, value, reason) in suppressions_of(session, (r.key for r in rows))
+            .items()}
 
 
 def _prospect_ids(session: Session, rows: Sequence[ProspectRow], now: datetime

@@ -16,8 +16,12 @@ IN_FLIGHT = ("ready", "sending")
 RECENT = timedelta(days=7)  # the engine's weekly touch limit looks this far back
 
 
-def suppressed_among(session: Session, email_keys: Iterable[str]) -> dict[str, str]:
-    """For each of these addresses that must never be emailed, why (address or domain)."""
+def suppressions_of(session: Session, email_keys: Iterable[str]
+                    ) -> dict[str, tuple[str, str, str]]:
+    """For each of these addresses that must never be emailed: (kind, value, reason).
+
+    The kind is ``address`` or ``domain``; an address suppression wins over its domain's.
+    """
     keys = set(email_keys)
     if not keys:
         return {}
@@ -27,14 +31,21 @@ def suppressed_among(session: Session, email_keys: Iterable[str]) -> dict[str, s
                                        & Suppression.value.in_(keys),
                                        (Suppression.kind == "domain")
                                        & Suppression.value.in_(domains)))).all()
-    by_address = {value: reason for kind, value, reason in found if kind == "address"}
-    by_domain = {value: reason for kind, value, reason in found if kind == "domain"}
-    reasons: dict[str, str] = {}
+    by_address = {value: (kind, value, reason) for kind, value, reason in found
+                  if kind == "address"}
+    by_domain = {value: (kind, value, reason) for kind, value, reason in found
+                 if kind == "domain"}
+    matches: dict[str, tuple[str, str, str]] = {}
     for key in keys:
-        reason = by_address.get(key) or by_domain.get(key.rsplit("@", 1)[-1])
-        if reason is not None:
-            reasons[key] = reason
-    return reasons
+        match = by_address.get(key) or by_domain.get(key.rsplit("@", 1)[-1])
+        if match is not None:
+            matches[key] = match
+    return matches
+
+
+def suppressed_among(session: Session, email_keys: Iterable[str]) -> dict[str, str]:
+    """For each of these addresses that must never be emailed, why."""
+    return {key: reason for key, (_, _, reason) in suppressions_of(session, email_keys).items()}
 
 
 def suppression_reason(session: Session, email_key: str) -> str | None:
