@@ -75,6 +75,9 @@ def test_enrollment_names_every_skipped_row_by_line_and_enrolls_the_rest(
     assert {(line, code) for line, code, _ in summary.skipped} == {
         (3, "invalid_email"), (4, "unknown_timezone"), (5, "duplicate_in_file"),
         (6, "suppressed"), (7, "suppressed"), (8, "do_not_contact")}
+    why = {line: reason for line, _, reason in summary.skipped}
+    assert why[6] == "gone@x.example is suppressed (hard bounce)"
+    assert why[7] == "the domain competitor.example is suppressed (manual)"
     with app.sessions() as session:
         ann = session.scalars(select(Prospect).where(Prospect.email_key == "ann@a.example")).one()
         assert ann.custom == {"pain_point": "reply tracking"} and ann.country == "FR"
