@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,7 +61,8 @@ class Pipeline:
         self._to_send: queue.Queue[Ticket] = queue.Queue()
         self._to_advance: queue.Queue[Ticket] = queue.Queue()
         self._one_by_one: queue.Queue[Ticket] = queue.Queue()  # declined by the batch path
-        self.batches: list[int] = []  # the size of each prepared batch, for figures
+        # The latest prepared batch sizes, for figures (bounded: a worker runs for months).
+        self.batches: deque[int] = deque(maxlen=1000)
         stages: list[tuple[str, queue.Queue[Ticket], Stage, tuple[queue.Queue[Ticket], ...]]] = [
             ("prepare", self._intake, self._prepare, (self._to_send, self._one_by_one)),
             ("send", self._to_send, self._send, (self._to_advance,)),
