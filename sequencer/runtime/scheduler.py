@@ -18,10 +18,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from sequencer.definition.model import StepType
+from sequencer.definition.model import Definition, Step, StepType
 from sequencer.engine import events as ev
 from sequencer.engine.advance import advance
-from sequencer.engine.state import Status, evolve
+from sequencer.engine.state import EnrollmentState, Status, evolve
 from sequencer.runtime.effects import apply
 from sequencer.runtime.executor import advance_after_send, lock_enrollment
 from sequencer.services.app import App
@@ -85,8 +85,8 @@ def claim(session: Session, app: App, limit: int) -> tuple[list[int], int]:
         versions[row.id] = row.row_version
         definition = definition_of(session, app, row.sequence_version_id)
         state = read_state(row)
-        step = definition.step(state.step) if state.step else None
-        if state.status is not Status.ACTIVE or step is None or step.type is StepType.BRANCH:
+        step = _executor_step(definition, state)
+        if step is None:
             others.append(row.id)
             continue
         wanted[row.id] = {"enrollment_id": row.id, "step_id": step.id,
@@ -130,6 +130,15 @@ def upsert_claims(session: Session) -> Any:
         where=RUNS.c.state == "deferred")
 
 
+def _executor_step(definition: Definition, state: EnrollmentState) -> Step | None:
+    """The step an executor must run now; None when the scheduler settles it itself
+    (a pause ending, a branch resolving, an enrollment no longer active)."""
+    step = definition.step(state.step) if state.step else None
+    if state.status is not Status.ACTIVE or step is None or step.type is StepType.BRANCH:
+        return None
+    return step
+
+
 def _claim_one(session: Session, app: App, enrollment_id: int, version: int) -> int | None:
     """Claim (or wake) one enrollment with every rule; None when it needed no executor."""
     now = app.clock.now()
@@ -138,8 +147,8 @@ def _claim_one(session: Session, app: App, enrollment_id: int, version: int) -> 
         raise StaleDataError("another scheduler moved this enrollment first")
     definition = definition_of(session, app, row.sequence_version_id)
     state = read_state(row)
-    step = definition.step(state.step) if state.step else None
-    if state.status is not Status.ACTIVE or step is None or step.type is StepType.BRANCH:
+    step = _executor_step(definition, state)
+    if step is None:
         decision = advance(definition, state, ev.Due(), now=now, calendar=app.calendar)
         apply(session, row, decision, now=now)
         return None
