@@ -152,11 +152,15 @@ def end_to_end(url: str, folder: Path, steps: int, processes: int, threads: int,
     for worker in workers:  # ready: connected to Redis and waiting
         assert worker.stdout is not None and "ready" in worker.stdout.readline()
     sink.reset()
+    cpu_before = [cpu_seconds(w.pid) for w in workers]
     scheduler = subprocess.Popen([sys.executable, "-m", "sequencer.cli.main", "scheduler",
                                   "--poll", "0.02"], env=env, cwd=folder,
                                  stderr=subprocess.DEVNULL)
     wait_for(sink, steps)
     rate = (sink.count - 1) / (sink.last - sink.first)
+    used = [cpu_seconds(w.pid) - b for w, b in zip(workers, cpu_before, strict=True)]
+    worker_ms = sum(used) / steps * 1e3
+    scheduler_ms = cpu_seconds(scheduler.pid) / steps * 1e3
     sink.reset()
     with psycopg.connect(url, autocommit=True) as c:  # now due one after another at rate / 2
         c.execute("""
@@ -167,13 +171,15 @@ def end_to_end(url: str, folder: Path, steps: int, processes: int, threads: int,
             where e.id = s.id""", (2 / rate,))
     wait_for(sink, steps)
     rss = [peak_rss_mb(w.pid) for w in workers]
-    for process in [*workers, scheduler]:
+    children: list[subprocess.Popen[Any]] = [*workers, scheduler]
+    for process in children:
         process.terminate()
-    for process in [*workers, scheduler]:
+    for process in children:
         process.wait(timeout=60)
     lateness = lateness_seconds(url, f"late{processes}-%")
     return {"steps_per_s": rate, "p50": statistics.median(lateness),
-            "p99": sorted(lateness)[int(0.99 * (len(lateness) - 1))], "rss": max(rss)}
+            "p99": sorted(lateness)[int(0.99 * (len(lateness) - 1))], "rss": max(rss),
+            "worker_ms": worker_ms, "scheduler_ms": scheduler_ms}
 
 
 def wait_for(sink: CountingSink, count: int, limit: float = 600) -> None:
@@ -183,6 +189,12 @@ def wait_for(sink: CountingSink, count: int, limit: float = 600) -> None:
         if time.perf_counter() - began > limit:
             raise SystemExit(f"only {sink.count} of {count} emails arrived in {limit:.0f} s")
         pause.wait(0.02)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -265,7 +277,8 @@ def main() -> None:
                   f"{r['steps_per_s'] / ceiling:.1%} "
                   f"of the no-op ceiling; at half that rate, lateness p50 {r['p50']:.2f} s, "
                   f"p99 {r['p99']:.2f} s; "
-                  f"peak RSS per worker {r['rss']:.0f} MB")
+                  f"peak RSS per worker {r['rss']:.0f} MB; CPU per step: workers "
+                  f"{r['worker_ms']:.2f} ms, scheduler {r['scheduler_ms']:.2f} ms")
         for size in (int(s) for s in args.claim_sizes.split(",")):
             print(f"claim query (500 due rows, FOR UPDATE SKIP LOCKED) with {size:,} open "
                   f"enrollments: {claim_time(url, size):.1f} ms")

@@ -95,9 +95,11 @@ def claim(session: Session, app: App, limit: int) -> tuple[list[int], int]:
                           "attempts": 0}
     runs: dict[int, int] = {}
     if wanted:
-        upsert = upsert_claims(session).values(list(wanted.values()))
+        # Executemany with RETURNING ("insertmanyvalues"): one statement compiled once,
+        # where .values(list) compiled a new one for every batch size.
+        upsert = upsert_claims(session).returning(RUNS.c.id, RUNS.c.enrollment_id)
         runs = {enrollment_id: run_id for run_id, enrollment_id in session.execute(
-            upsert.returning(RUNS.c.id, RUNS.c.enrollment_id))}
+            upsert, list(wanted.values()))}
         if runs:
             seen = [(enrollment_id, versions[enrollment_id]) for enrollment_id in runs]
             moved = session.execute(update(ENROLLMENTS).where(
