@@ -37,7 +37,7 @@ class UncertainSendError(TransientSendError):
 
 @dataclass(frozen=True, slots=True)
 class OutboundEmail:
-    """One plain-text e-mail, fully rendered, ready for a transport.
+    """One e-mail, fully rendered (text, and HTML when there is one), ready for a transport.
 
     ``message_id`` is generated (``new_message_id``) and stored before the first send
     attempt and reused on every resend, so that duplicates can be recognised.
@@ -50,6 +50,7 @@ class OutboundEmail:
     to_name: str | None
     subject: str
     text_body: str
+    html_body: str | None = None  # with it the message is multipart/alternative
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
