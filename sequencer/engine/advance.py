@@ -94,7 +94,7 @@ def advance(  # noqa: C901 - a flat dispatch, one line per event kind, reads bes
         case ev.AutoReplyReceived():
             return _on_auto_reply(definition, state, event, now, tt)
         case ev.Bounced():
-            return _on_bounce(definition, state, event)
+            return _on_bounce(definition, state, event, tt)
         case ev.Unsubscribed():
             return _exit(state, "unsubscribed")
         case ev.Opened() | ev.Clicked():
@@ -231,13 +231,22 @@ def _on_auto_reply(definition: Definition, state: EnrollmentState, event: ev.Aut
     return _pause(state, "out_of_office", until)
 
 
-def _on_bounce(definition: Definition, state: EnrollmentState, event: ev.Bounced) -> Decision:
+def _on_bounce(definition: Definition, state: EnrollmentState, event: ev.Bounced,
+               tt: Timetable) -> Decision:
     if event.hard:
         return _exit(state, "hard_bounce")
-    state = evolve(state, soft_bounces=state.soft_bounces + 1)
-    if state.soft_bounces > definition.limits.max_soft_bounces:
-        return _exit(state, "soft_bounce_limit")
-    return Decision(state)
+    if not event.blocked:
+        state = evolve(state, soft_bounces=state.soft_bounces + 1)
+        if state.soft_bounces > definition.limits.max_soft_bounces:
+            return _exit(state, "soft_bounce_limit")
+    if event.resend_after is None or event.step is None or state.status is not Status.ACTIVE:
+        return Decision(state)
+    # Back to the bounced step, in the same round: its run is sent again in a window.
+    seed = step_seed(state, event.step, state.round_of(event.step))
+    due = next_send_time(event.resend_after, tt, seed=seed)
+    why = "blocked by the receiving server" if event.blocked else "soft bounce"
+    state = evolve(state, step=event.step, due_at=due, waiting_on=None)
+    return Decision(state, (ScheduleAt(event.step, due, f"{why}: sent again"),))
 
 
 def _on_engagement(state: EnrollmentState, event: ev.Opened | ev.Clicked) -> Decision:

@@ -75,8 +75,18 @@ class AutoReplyReceived:
 
 @dataclass(frozen=True, slots=True)
 class Bounced:
+    """A bounce of the email ``step`` sent.
+
+    ``resend_after``: the runtime found that email is the latest the enrollment sent,
+    so the step is sent again (same Message-ID) no earlier than this. ``blocked``:
+    refused because of the sender (policy, reputation), not counted against the
+    prospect's soft bounces.
+    """
+
     hard: bool
     step: str | None = None
+    resend_after: datetime | None = None
+    blocked: bool = False
 
 
 @dataclass(frozen=True, slots=True)

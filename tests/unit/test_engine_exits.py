@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sequencer.definition.model import Definition
 from sequencer.engine import Status, events
-from sequencer.engine.actions import Exit
+from sequencer.engine.actions import Exit, ScheduleAt
 from tests.unit.engine_helpers import Driver, definition, local
 
 
@@ -102,6 +102,33 @@ def test_soft_bounces_exit_once_there_are_more_than_max_soft_bounces() -> None:
     driver.fire(events.Bounced(hard=False, step="intro"))
 
     assert_exited(driver, "soft_bounce_limit")
+
+
+def test_a_soft_bounce_of_the_latest_email_sends_that_step_again_in_its_next_window() -> None:
+    driver = waiting_for_bump(with_exits("[reply, bounce]", "{max_soft_bounces: 2}"))
+
+    driver.fire(events.Bounced(hard=False, step="intro",
+                               resend_after=local("2027-04-06", "12:00")))
+
+    assert driver.state.step == "intro" and driver.state.status is Status.ACTIVE
+    assert driver.state.soft_bounces == 1
+    due = driver.state.due_at
+    assert due is not None and local("2027-04-07", "08:00") <= due <= local("2027-04-07", "10:00")
+    (action,) = driver.decision.actions
+    assert isinstance(action, ScheduleAt) and action.step == "intro"
+    assert "soft bounce" in action.reason
+    assert driver.state.round_of("intro") == 1  # the same run is sent again, not a new one
+
+
+def test_a_blocked_send_is_retried_without_counting_against_the_prospect() -> None:
+    driver = waiting_for_bump(with_exits("[reply, bounce]", "{max_soft_bounces: 0}"))
+
+    driver.fire(events.Bounced(hard=False, step="intro", blocked=True,
+                               resend_after=local("2027-04-06", "12:00")))
+
+    assert driver.state.status is Status.ACTIVE and driver.state.step == "intro"
+    assert driver.state.soft_bounces == 0
+    assert "blocked" in driver.decision.actions[0].reason  # type: ignore[attr-defined]
 
 
 def test_an_unsubscribe_always_exits_even_when_exit_on_omits_it() -> None:
