@@ -77,6 +77,11 @@ class Mailbox(Base):
     signature: Mapped[str | None] = mapped_column(Text)
     owner: Mapped[str | None] = mapped_column(String(120))
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    pause_reason: Mapped[str | None] = mapped_column(String(200))
+    # Inbound: the IMAP URL polled for answers, and how far the poller has read.
+    inbound_url: Mapped[str | None] = mapped_column(String(1000))
+    inbound_uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    inbound_last_uid: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
 
 
@@ -203,12 +208,14 @@ class Event(Base):
     """A fact that happened; deduplicated by its source key."""
 
     __tablename__ = "events"
+    __table_args__ = (Index("ix_events_mailbox_kind", "mailbox_id", "kind", "occurred_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)
     source_key: Mapped[str] = mapped_column(String(500), unique=True)
     prospect_id: Mapped[int | None] = mapped_column(ForeignKey("prospects.id"), index=True)
     enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id"), index=True)
     message_id: Mapped[str | None] = mapped_column(String(500))
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id"))
     occurred_at: Mapped[datetime]
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
