@@ -9,7 +9,8 @@
      │    └── TransitionError   a status change the transition table forbids
      ├── InputError             bad user input at the edges (CSV rows, CLI options)
      └── DeliveryError          a transport could not hand a message over
-          ├── TransientSendError   try again later (4xx, timeouts, connection refused)
+          ├── TransientSendError   try again later (4xx, 429, timeouts, connection refused);
+          │                        .retry_after: the wait the provider asked for, if any
           ├── PermanentSendError   do not retry (5xx: the provider's reason is the message)
           └── HeaderInjectionError a header value with CR, LF, NUL or a Unicode line break
 
@@ -79,7 +80,18 @@ class DeliveryError(SequencerError):
 
 
 class TransientSendError(DeliveryError):
-    """Nothing was accepted and a later try may succeed (4xx, timeouts, refused connections)."""
+    """Nothing was accepted and a later try may succeed (4xx, timeouts, refused connections).
+
+    ``retry_after``: seconds the provider asked us to wait (HTTP ``Retry-After``, a rate
+    limit's reset time), or None when it did not say.
+    """
+
+    def __init__(self, *args: object, retry_after: float | None = None) -> None:
+        super().__init__(*args)
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[object, ...]:  # pickling keeps retry_after
+        return (_rebuild_transient, (type(self), self.args, self.retry_after))
 
 
 class PermanentSendError(DeliveryError):
@@ -88,3 +100,8 @@ class PermanentSendError(DeliveryError):
 
 class HeaderInjectionError(DeliveryError):
     """A header value would have injected a header: refused before anything is sent."""
+
+
+def _rebuild_transient(cls: type[TransientSendError], args: tuple[object, ...],
+                       retry_after: float | None) -> TransientSendError:
+    return cls(*args, retry_after=retry_after)

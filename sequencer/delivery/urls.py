@@ -5,6 +5,12 @@
     smtp://[user:pass@]host[:port][?starttls=yes|no][&timeout=30][&helo=name]
     smtps://[user:pass@]host[:port][?timeout=30][&helo=name]
     file:///absolute/folder[?fsync=yes|no]
+    sendgrid://[?key_env=SENDGRID_API_KEY][&timeout=30][&base_url=https://...]
+    postmark://[?token_env=POSTMARK_SERVER_TOKEN][&stream=outbound][&timeout=30]
+               [&base_url=https://...]
+
+The email API URLs name the environment variable holding the secret, never the secret
+(see ``sequencer.delivery.api_urls``).
 
 Building a transport opens nothing: SMTP connects on the first send, so this is cheap
 enough to call per thread. Error messages never repeat the password.
@@ -15,6 +21,7 @@ from __future__ import annotations
 import math
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
+from sequencer.delivery.api_urls import API_SCHEMES, api_transport_from_url
 from sequencer.delivery.model import Transport
 from sequencer.delivery.outbox import FileOutbox
 from sequencer.delivery.smtp import SmtpTransport
@@ -31,12 +38,16 @@ def transport_from_url(url: str) -> Transport:
     Raises:
         ValueError: unknown scheme, missing host or folder, bad port, or an unknown or
             malformed query option; the message shows the URL without its password.
+            For an email API, also an unset variable for its secret (named).
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
+    if scheme in API_SCHEMES:
+        return api_transport_from_url(url)
     if scheme not in _OPTIONS:
         raise ValueError(f"unsupported transport URL {_redacted(parts)!r}: expected "
-                         "smtp://host:port, smtps://host:port or file:///folder")
+                         "smtp://host:port, smtps://host:port, file:///folder, "
+                         "sendgrid:// or postmark://")
     options = _options(parts, scheme)
     if scheme == "file":
         return _file_outbox(parts, options)

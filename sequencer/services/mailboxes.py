@@ -7,25 +7,37 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sequencer.delivery.api_urls import API_SCHEMES, check_api_url
 from sequencer.errors import InputError
 from sequencer.services.app import App
 from sequencer.services.prospects import valid_email
 from sequencer.store.models import Mailbox
 from sequencer.validation import zone_exists
 
-TRANSPORT_SCHEMES = ("smtp", "smtps", "file")
+TRANSPORT_SCHEMES = ("smtp", "smtps", "file", *sorted(API_SCHEMES))
 
 
 def check_transport(url: str) -> str:
-    """The transport URL, checked: ``smtp://host:port``, ``smtps://...`` or ``file:///dir``.
+    """The transport URL, checked: ``smtp://host:port``, ``smtps://...``, ``file:///dir``,
+    or an email API (``sendgrid://?key_env=VAR``, ``postmark://?token_env=VAR``).
+
+    An API URL's secret is not read here: the variable it names need only be set
+    where the workers run.
 
     Raises:
-        InputError: another scheme, or no host / no folder.
+        InputError: another scheme, no host / no folder, or a malformed API URL.
     """
     parts = urlsplit(url)
     if parts.scheme not in TRANSPORT_SCHEMES:
-        raise InputError(f"transport {url!r}: use smtp://host:port, smtps://host:port or "
-                         "file:///folder")
+        raise InputError(f"transport {url!r}: use smtp://host:port, smtps://host:port, "
+                         "file:///folder, sendgrid://?key_env=VAR or "
+                         "postmark://?token_env=VAR")
+    if parts.scheme in API_SCHEMES:
+        try:
+            check_api_url(url)
+        except ValueError as exc:  # its message never echoes a secret
+            raise InputError(f"transport: {exc}") from None
+        return url
     if parts.scheme == "file" and not parts.path:
         raise InputError(f"transport {url!r}: a file transport needs a folder, as in "
                          "file:///var/outbox")
