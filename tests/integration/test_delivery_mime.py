@@ -235,6 +235,102 @@ def test_a_crlf_in_an_address_is_an_injection() -> None:
         build_mime(replace(BASE, to_address="bob@example.org\r\nBcc: a@evil.test"))
 
 
+# --- build_mime: text and HTML ------------------------------------------------------
+
+LIST_HEADERS = {"List-Unsubscribe": "<https://links.example/u/abc.def>, "
+                                    "<mailto:zoe+unsubscribe@example.com?subject=unsubscribe>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+TOP_LEVEL = {"From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"}
+
+
+def parts(message: EmailMessage) -> list[tuple[str, str, str]]:
+    """Each part's content type, transfer encoding and content (line ends normalised)."""
+    return [(p.get_content_type(), str(p["Content-Transfer-Encoding"]), content(p))
+            for p in message.iter_parts()]
+
+
+def test_without_html_the_message_is_exactly_one_text_part_as_before() -> None:
+    assert build_mime(BASE, date=MONDAY) == (
+        b"From: zoe@example.com\r\nTo: bob@example.org\r\nSubject: Hello\r\n"
+        b"Date: Mon, 23 Nov 2026 12:00:00 +0000\r\nMessage-ID: <m1@mail.example.com>\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: 7bit\r\n\r\nHi\r\n")
+
+
+def test_with_html_the_message_is_multipart_alternative_text_first_then_html() -> None:
+    data = build_mime(replace(BASE, html_body="<p>Hi <b>there</b></p>", headers=LIST_HEADERS),
+                      date=MONDAY)
+
+    parsed = parse(data)
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert "Content-Transfer-Encoding" not in parsed
+    assert parts(parsed) == [("text/plain", "7bit", "Hi\n"),
+                             ("text/html", "7bit", "<p>Hi <b>there</b></p>\n")]
+    assert set(parsed.keys()) == TOP_LEVEL | set(LIST_HEADERS)
+    assert content(parsed.get_body(("html",))) == "<p>Hi <b>there</b></p>\n"  # type: ignore[arg-type]
+    assert re.search(rb"(?<!\r)\n|\r(?!\n)", data) is None
+
+
+def test_each_part_is_quoted_printable_only_when_it_needs_to_be() -> None:
+    html = "<p>Grüße aus Köln</p>\n<p>" + "lang " * 400 + "</p>\n"
+    parsed = parse(build_mime(replace(BASE, html_body=html), date=MONDAY))
+
+    assert parts(parsed) == [("text/plain", "7bit", "Hi\n"),
+                             ("text/html", "quoted-printable", html)]
+    text_qp = parse(build_mime(replace(BASE, text_body="Zoë\n", html_body="<p>x</p>")))
+    assert parts(text_qp) == [("text/plain", "quoted-printable", "Zoë\n"),
+                              ("text/html", "7bit", "<p>x</p>\n")]
+
+
+def test_a_body_holding_the_boundary_cannot_close_its_part_early(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    forged = ("<p>a</p>\n--=_aaaa\nContent-Type: text/plain\n\nforged part\n--=_aaaa--\n")
+    drawn = iter(["aaaa", "bbbb"])  # the first boundary drawn is one the body holds
+    monkeypatch.setattr("sequencer.delivery.mime.secrets.token_hex", lambda _n: next(drawn))
+
+    parsed = parse(build_mime(replace(BASE, html_body=forged), date=MONDAY))
+
+    assert parsed.get_param("boundary") == "=_bbbb"
+    assert parts(parsed) == [("text/plain", "7bit", "Hi\n"), ("text/html", "7bit", forged)]
+
+
+@given(st.text(st.characters(exclude_categories=["Cs"]), max_size=600),
+       st.text(st.characters(exclude_categories=["Cs"]), max_size=600))
+def test_any_text_and_html_parse_back_as_exactly_two_parts(text: str, html: str) -> None:
+    data = build_mime(replace(BASE, text_body=text, html_body=html, headers=LIST_HEADERS),
+                      date=MONDAY)
+
+    parsed = parse(data)
+    normalised = [b.replace("\r\n", "\n").replace("\r", "\n") for b in (text, html)]
+    expected = [b + ("" if b.endswith("\n") else "\n") for b in normalised]
+    assert [(kind, body) for kind, _, body in parts(parsed)] == [
+        ("text/plain", expected[0]), ("text/html", expected[1])]
+    assert set(parsed.keys()) == TOP_LEVEL | set(LIST_HEADERS)
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
+
+
+@given(st.sampled_from(sorted(LIST_HEADERS)), SAFE_TEXT,
+       st.sampled_from(sorted(FORBIDDEN_CHARACTERS)), SAFE_TEXT)
+def test_a_line_break_in_a_list_header_is_refused_with_or_without_html(
+        name: str, before: str, bad: str, after: str) -> None:
+    headers = {**LIST_HEADERS, name: before + bad + after}
+
+    for html in (None, "<p>Hi</p>"):
+        with pytest.raises(HeaderInjectionError, match=name):
+            build_mime(replace(BASE, html_body=html, headers=headers))
+
+
+@given(SAFE_TEXT.filter(lambda s: s == s.strip(" \t")), st.text(max_size=300))
+def test_accepted_list_header_values_parse_back_and_add_no_header(value: str, html: str
+                                                                  ) -> None:
+    headers = {"List-Unsubscribe": value, "List-Unsubscribe-Post": value}
+    parsed = parse(build_mime(replace(BASE, html_body=html, headers=headers), date=MONDAY))
+
+    assert set(parsed.keys()) == TOP_LEVEL | set(headers)
+    assert parsed["List-Unsubscribe"] == value
+    assert parsed["List-Unsubscribe-Post"] == value
+
+
 # --- new_message_id ---------------------------------------------------------------
 
 
