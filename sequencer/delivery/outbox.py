@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
+from sequencer.delivery.dkim import DkimKey
 from sequencer.delivery.mime import build_mime
 from sequencer.delivery.model import OutboundEmail, SendResult
 from sequencer.errors import TransientSendError
@@ -47,11 +48,14 @@ class FileOutbox:
         folder: created (with parents) on the first send if missing.
         fsync: flush file and folder to disk before reporting success (durable "sent");
             turn off for throwaway demo runs.
+        dkim: sign each message with this key (as a mail server would see it).
     """
 
-    def __init__(self, folder: Path | str, *, fsync: bool = True) -> None:
+    def __init__(self, folder: Path | str, *, fsync: bool = True,
+                 dkim: DkimKey | None = None) -> None:
         self.folder = Path(folder)
         self.fsync = fsync
+        self.dkim = dkim
 
     def __repr__(self) -> str:
         return f"FileOutbox({str(self.folder)!r})"
@@ -60,10 +64,12 @@ class FileOutbox:
         """Write the message; ``provider_id`` is the file name.
 
         Raises:
-            HeaderInjectionError, PermanentSendError: from ``build_mime``.
+            HeaderInjectionError, PermanentSendError: from ``build_mime`` (and signing).
             TransientSendError: the file could not be written (nothing is left behind).
         """
         data = build_mime(email)
+        if self.dkim is not None:
+            data = self.dkim.sign(data, email.from_address)
         name = outbox_file_name(email.message_id)
         try:
             self._write(name, data)

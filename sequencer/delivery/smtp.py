@@ -14,6 +14,7 @@ import ssl
 import threading
 from collections.abc import Callable
 
+from sequencer.delivery.dkim import DkimKey
 from sequencer.delivery.mime import build_mime
 from sequencer.delivery.model import OutboundEmail, SendResult, UncertainSendError
 from sequencer.errors import DeliveryError, PermanentSendError, TransientSendError
@@ -44,18 +45,21 @@ class SmtpTransport:
         timeout: seconds for connecting and for each reply.
         helo: the name to announce in EHLO (smtplib's default is this host's FQDN).
         ssl_context: certificate policy; the system's default verification when None.
+        dkim: sign each message with this key, before the lock is taken.
     """
 
     def __init__(self, host: str, port: int, *, implicit_tls: bool = False,
                  starttls: bool = True, username: str | None = None,
                  password: str | None = None, timeout: float = 30.0,
-                 helo: str | None = None, ssl_context: ssl.SSLContext | None = None) -> None:
+                 helo: str | None = None, ssl_context: ssl.SSLContext | None = None,
+                 dkim: DkimKey | None = None) -> None:
         if helo is not None and not _HELO_RE.fullmatch(helo):
             raise ValueError(f"not a usable EHLO name: {helo!r}")
         self.host, self.port, self.timeout = host, port, timeout
         self._implicit_tls, self._starttls = implicit_tls, starttls
         self._username, self._password, self._helo = username, password, helo
         self._ssl_context = ssl_context
+        self._dkim = dkim
         self._smtp: smtplib.SMTP | None = None
         self._lock = threading.Lock()
 
@@ -69,7 +73,10 @@ class SmtpTransport:
         The MIME is built before any connection is opened, and building it checks every
         header and both addresses, so no CR or LF can reach MAIL FROM or RCPT TO either.
         """
-        payload = _dot_stuffed(build_mime(email))
+        message = build_mime(email)
+        if self._dkim is not None:
+            message = self._dkim.sign(message, email.from_address)
+        payload = _dot_stuffed(message)
         with self._lock:
             try:
                 return self._send_locked(email, payload)

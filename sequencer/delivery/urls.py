@@ -12,6 +12,10 @@
 The email API URLs name the environment variable holding the secret, never the secret
 (see ``sequencer.delivery.api_urls``).
 
+smtp, smtps and file URLs also take ``dkim_key=/absolute/key.pem&dkim_selector=s1``
+(both or neither): messages are then DKIM-signed for their From domain. The key is read
+and checked here, so a bad path or key fails when the URL is parsed, not at first send.
+
 Building a transport opens nothing: SMTP connects on the first send, so this is cheap
 enough to call per thread. Error messages never repeat the password.
 """
@@ -22,13 +26,15 @@ import math
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from sequencer.delivery.api_urls import API_SCHEMES, api_transport_from_url
+from sequencer.delivery.dkim import DkimKey
 from sequencer.delivery.model import Transport
 from sequencer.delivery.outbox import FileOutbox
 from sequencer.delivery.smtp import SmtpTransport
 
 _DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
-_OPTIONS = {"smtp": {"starttls", "timeout", "helo"}, "smtps": {"timeout", "helo"},
-            "file": {"fsync"}}
+_DKIM_OPTIONS = {"dkim_key", "dkim_selector"}
+_OPTIONS = {"smtp": {"starttls", "timeout", "helo", *_DKIM_OPTIONS},
+            "smtps": {"timeout", "helo", *_DKIM_OPTIONS}, "file": {"fsync", *_DKIM_OPTIONS}}
 _BOOLEANS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 
 
@@ -74,6 +80,7 @@ def _smtp(parts: SplitResult, scheme: str, options: dict[str, str]) -> SmtpTrans
         password=unquote(parts.password) if parts.password is not None else None,
         timeout=_timeout(where, options.get("timeout", "30")),
         helo=options.get("helo"),
+        dkim=_dkim(where, options),
     )
 
 
@@ -84,7 +91,21 @@ def _file_outbox(parts: SplitResult, options: dict[str, str]) -> FileOutbox:
     if not parts.path or parts.path == "/":
         raise ValueError(f"{where!r}: no folder")
     return FileOutbox(unquote(parts.path),
-                      fsync=_boolean(where, "fsync", options.get("fsync", "yes")))
+                      fsync=_boolean(where, "fsync", options.get("fsync", "yes")),
+                      dkim=_dkim(where, options))
+
+
+def _dkim(where: str, options: dict[str, str]) -> DkimKey | None:
+    """The signing key the URL names, read and checked now; None without one."""
+    key, selector = options.get("dkim_key"), options.get("dkim_selector")
+    if key is None and selector is None:
+        return None
+    if not key or not selector:
+        raise ValueError(f"{where!r}: give both dkim_key and dkim_selector, or neither")
+    try:
+        return DkimKey.load(key, selector)
+    except ValueError as exc:
+        raise ValueError(f"{where!r}: {exc}") from None
 
 
 def _options(parts: SplitResult, scheme: str) -> dict[str, str]:
