@@ -162,6 +162,9 @@ class SmtpTransport:
             raise PermanentSendError(f"{self!r}: {stage} failed: {exc}") from exc
         except OSError as exc:  # timeouts, resets, TLS failures (certificates included)
             raise TransientSendError(f"{self!r}: {stage} failed: {exc}") from exc
+        except UnicodeEncodeError:  # smtplib encodes credentials as ASCII; nothing was sent
+            raise PermanentSendError(f"{self!r}: {stage} failed: the user name and password "
+                                     "must be ASCII to be sent") from None
 
     def _mail_from(self, smtp: smtplib.SMTP, sender: str) -> None:
         try:

@@ -4,6 +4,8 @@
 
     smtp://[user:pass@]host[:port][?starttls=yes|no][&timeout=30][&helo=name]
     smtps://[user:pass@]host[:port][?timeout=30][&helo=name]
+        both also [&cafile=/absolute/ca.pem]: trust only the CA(s) in that file
+        (a relay with a private CA); the system's CAs otherwise
     file:///absolute/folder[?fsync=yes|no]
     sendgrid://[?key_env=SENDGRID_API_KEY][&timeout=30][&base_url=https://...]
     postmark://[?token_env=POSTMARK_SERVER_TOKEN][&stream=outbound][&timeout=30]
@@ -23,6 +25,7 @@ enough to call per thread. Error messages never repeat the password.
 from __future__ import annotations
 
 import math
+import ssl
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from sequencer.delivery.api_urls import API_SCHEMES, api_transport_from_url
@@ -33,8 +36,9 @@ from sequencer.delivery.smtp import SmtpTransport
 
 _DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 _DKIM_OPTIONS = {"dkim_key", "dkim_selector"}
-_OPTIONS = {"smtp": {"starttls", "timeout", "helo", *_DKIM_OPTIONS},
-            "smtps": {"timeout", "helo", *_DKIM_OPTIONS}, "file": {"fsync", *_DKIM_OPTIONS}}
+_OPTIONS = {"smtp": {"starttls", "timeout", "helo", "cafile", *_DKIM_OPTIONS},
+            "smtps": {"timeout", "helo", "cafile", *_DKIM_OPTIONS},
+            "file": {"fsync", *_DKIM_OPTIONS}}
 _BOOLEANS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 
 
@@ -80,8 +84,21 @@ def _smtp(parts: SplitResult, scheme: str, options: dict[str, str]) -> SmtpTrans
         password=unquote(parts.password) if parts.password is not None else None,
         timeout=_timeout(where, options.get("timeout", "30")),
         helo=options.get("helo"),
+        ssl_context=_ssl_context(where, options.get("cafile")),
         dkim=_dkim(where, options),
     )
+
+
+def _ssl_context(where: str, cafile: str | None) -> ssl.SSLContext | None:
+    """Certificate checks that trust only the CAs in ``cafile``; None: the system's CAs."""
+    if cafile is None:
+        return None
+    if not cafile.startswith("/"):
+        raise ValueError(f"{where!r}: cafile must be an absolute path, not {cafile!r}")
+    try:
+        return ssl.create_default_context(cafile=cafile)
+    except OSError as exc:  # missing, unreadable, or no certificate in it (ssl.SSLError)
+        raise ValueError(f"{where!r}: cannot load cafile {cafile!r}: {exc}") from None
 
 
 def _file_outbox(parts: SplitResult, options: dict[str, str]) -> FileOutbox:
