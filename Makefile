@@ -20,5 +20,10 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# The IMAP poller's tests start a private Dovecot; install Debian's when it is missing
+# (as root, on CI's fresh machines). The script never lets the package start a system one.
+/usr/sbin/dovecot:
+	bash tests/integration/install_dovecot.sh
+
+test: lint /usr/sbin/dovecot
 	$(BIN)/pytest
