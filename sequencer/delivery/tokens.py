@@ -39,6 +39,8 @@ _DERIVATION = b"sequencer link tokens v1"
 _PURPOSES = {"u": "unsubscribe", "c": "click", "o": "open"}
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _URL_CHARACTERS_RE = re.compile(r"[!-~]+")  # printable ASCII: no space, control or line break
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # made once: json.dumps
+# with options builds a new encoder on every call
 
 
 class InvalidToken(SequencerError):
@@ -156,8 +158,7 @@ class TokenSigner:
     # --- the format ---------------------------------------------------------------
 
     def _sign(self, fields: list[str]) -> str:
-        payload = _b64encode(json.dumps(fields, separators=(",", ":"),
-                                        ensure_ascii=False).encode("utf-8"))
+        payload = _b64encode(_JSON.encode(fields).encode("utf-8"))
         mac = hmac.digest(self._keys[0], payload, hashlib.sha256)[:_MAC_BYTES]
         return f"{payload.decode('ascii')}.{_b64encode(mac).decode('ascii')}"
 

@@ -157,7 +157,8 @@ def _prepare(session: Session, app: App, run_id: int, renderer: Renderer) -> str
         existing = session.scalar(select(Message.message_id).where(
             Message.step_run_id == run.id))
         email = compose(renderer, send, prospect, mailbox,
-                        run_key(run.enrollment_id, run.step_id, run.round), existing)
+                        run_key(run.enrollment_id, run.step_id, run.round), existing,
+                        settings=app.settings, definition=definition)
     except RenderError as exc:
         return _hold(session, app, row, run, definition, decision.state, str(exc))
     run.state, run.message_id = "ready", email.message_id

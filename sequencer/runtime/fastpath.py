@@ -106,7 +106,8 @@ def prepare_batch(session: Session, app: App, run_ids: Sequence[int],
             continue
         try:
             email = compose(renderer, send, prospect, mailbox,
-                            run_key(row.id, run.step_id, run.round))
+                            run_key(row.id, run.step_id, run.round),
+                            settings=app.settings, definition=definition)
         except RenderError:
             batch.declined.append(run.id)  # the per-run path holds it and tells the rep
             continue
