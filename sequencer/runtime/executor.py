@@ -54,8 +54,12 @@ from sequencer.store.queries import (
 )
 from sequencer.store.upsert import suppress
 
-RETRY_AFTER = timedelta(minutes=10)
-HARD_BOUNCE_CODES = ("5.1.1", "5.1.2", "5.1.10", "5.1.6")
+RETRY_AFTER = timedelta(minutes=10)  # the first retry after a temporary failure...
+MAX_RETRY_AFTER = timedelta(days=1)  # ...doubling up to this
+MAX_SEND_ATTEMPTS = 12  # then the step is held for a person: the provider keeps failing
+# A refusal at send time that means the address is dead (RFC 3463; Postmark's 406 is an
+# address it has deactivated after hard bounces or a complaint).
+HARD_BOUNCE_CODES = ("5.1.1", "5.1.2", "5.1.10", "5.1.6", "ErrorCode 406")
 
 
 def execute(app: App, run_id: int, renderer: Renderer | None = None) -> str:
@@ -82,8 +86,8 @@ def send_prepared(app: App, prepared: Sequence[Prepared],
                   outcomes: dict[int, str]) -> list[Prepared]:
     """Hand the prepared emails over; returns those the server took."""
     sent = []
-    for item, outcome in send_all(app, prepared, lambda p, kind, error:
-                                  _record_failure(app, p, kind, error)):
+    for item, outcome in send_all(app, prepared, lambda p, kind, error, wait:
+                                  _record_failure(app, p, kind, error, wait)):
         outcomes[item.run_id] = outcome
         if outcome == "sent":
             sent.append(item)
@@ -254,7 +258,15 @@ def advance_after_send(app: App, enrollment_id: int, step: str, message_id: str,
     return "sent"
 
 
-def _record_failure(app: App, prepared: Prepared, kind: str, error: str) -> str:
+def retry_delay(attempt: int, asked: float | None = None) -> timedelta:
+    """How long to wait after the ``attempt``-th send failed for a while: doubling from
+    ``RETRY_AFTER``, never less than the provider asked (Retry-After), at most a day."""
+    backoff = RETRY_AFTER * (1 << min(max(attempt - 1, 0), 20))
+    return min(MAX_RETRY_AFTER, max(backoff, timedelta(seconds=asked or 0)))
+
+
+def _record_failure(app: App, prepared: Prepared, kind: str, error: str,
+                    wait: float | None = None) -> str:
     """The transport said no (or could not say): record it under the lock."""
     with app.sessions.begin() as session:
         now = app.clock.now()
@@ -276,10 +288,14 @@ def _record_failure(app: App, prepared: Prepared, kind: str, error: str) -> str:
                                now=now, calendar=app.calendar)
             apply(session, row, decision, now=now)
             return "held"
+        if kind == "retry" and prepared.attempt >= MAX_SEND_ATTEMPTS:
+            kind = "failed"
+            error = f"still failing after {prepared.attempt} attempts: {error}"
         if kind == "retry":  # nothing was accepted: the same Message-ID goes out later
             run.state, message.status = "deferred", "retry"
-            event: ev.Event = ev.Deferred(prepared.step, now + RETRY_AFTER,
-                                          f"temporary failure: {error[:120]}")
+            event: ev.Event = ev.Deferred(
+                prepared.step, now + retry_delay(prepared.attempt, wait),
+                f"temporary failure (attempt {prepared.attempt}): {error[:120]}")
             state = _not_waiting(state)
         elif any(code in error for code in HARD_BOUNCE_CODES):
             run.state, run.finished_at, message.status = "failed", now, "failed"

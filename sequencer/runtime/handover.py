@@ -23,7 +23,8 @@ from sequencer.store.models import Message, StepRun
 
 SEND_LOCK = threading.Lock()
 
-Failure = tuple[str, str]  # (what to record: held|uncertain|retry|failed, the error)
+# (what to record: held|uncertain|retry|failed, the error, seconds the provider asked to wait)
+Failure = tuple[str, str, float | None]
 
 
 # Built once: constructing a statement costs more than PostgreSQL takes to run it.
@@ -91,7 +92,7 @@ def connect(app: App) -> Connection:
     return app.engine.connect()
 
 
-RecordFailure = Callable[[Prepared, str, str], str]
+RecordFailure = Callable[[Prepared, str, str, float | None], str]
 
 
 def send_all(app: App, prepared: Sequence[Prepared],
@@ -106,23 +107,29 @@ def send_all(app: App, prepared: Sequence[Prepared],
     with SEND_LOCK, connect(app) as connection:
         pending: tuple[int, str | None] | None = None
         for item in prepared:
+            try:  # before the hand-over: a mailbox that cannot send leaves nothing "sending"
+                transport = transport_for(item.transport)
+            except ValueError as exc:  # e.g. the API key's variable is not set
+                results.append((item, record_failure(
+                    item, "retry", f"the mailbox's transport cannot be used: {exc}", None)))
+                continue
             taken = handover(app, sent=pending, next_run=item, connection=connection)
             pending = None
             if not taken:
                 results.append((item, "duplicate (already handed over)"))
                 continue
             try:
-                result = transport_for(item.transport).send(item.email)
+                result = transport.send(item.email)
             except HeaderInjectionError as exc:  # refused before anything left
-                failure: Failure | None = ("held", str(exc))
+                failure: Failure | None = ("held", str(exc), None)
             except UncertainSendError as exc:
-                failure = ("uncertain", str(exc))
+                failure = ("uncertain", str(exc), None)
             except TransientSendError as exc:
-                failure = ("retry", str(exc))
+                failure = ("retry", str(exc), exc.retry_after)
             except PermanentSendError as exc:
-                failure = ("failed", str(exc))
+                failure = ("failed", str(exc), None)
             except BaseException as exc:  # a time limit, a bug: the message may have left
-                record_failure(item, "uncertain", f"interrupted while sending: {exc!r}")
+                record_failure(item, "uncertain", f"interrupted while sending: {exc!r}", None)
                 raise
             else:
                 failure = None
