@@ -112,7 +112,10 @@ def _mailbox_note(session: Session, row: Enrollment, now: datetime) -> str:
     box = session.get(Mailbox, row.mailbox_id)
     assert box is not None
     sent = sent_today(session, box, now)
-    return f"; mailbox {box.address} has sent {sent}/{box.daily_cap} today"
+    note = f"; mailbox {box.address} has sent {sent}/{box.daily_cap} today"
+    if box.paused:
+        note += f"; the mailbox is paused: {box.pause_reason or 'by hand'}"
+    return note
 
 
 def _local(moment: datetime | None, zone: ZoneInfo) -> str:

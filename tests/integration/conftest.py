@@ -10,3 +10,4 @@ from tests.integration.imap_server import (  # noqa: F401 (fixtures, found by na
     imap_server,
     imaps_server,
 )
+from tests.integration.smtp_sink import sink  # noqa: F401 (a fixture, found by name)

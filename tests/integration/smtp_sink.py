@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 
 
@@ -14,3 +20,28 @@ class FreePortController(Controller):
         assert isinstance(self.server, asyncio.Server)
         self.port = self.server.sockets[0].getsockname()[1]
         super()._trigger_server()  # type: ignore[no-untyped-call]
+
+
+class Sink:
+    """An SMTP server that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(parsed)  # type: ignore[arg-type]
+        return "250 2.0.0 Ok: queued as T1"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"].addresses[0].addr_spec == address]
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[Sink, int]]:
+    """A recording SMTP server on a free port: (the recorder, its port)."""
+    handler = Sink()
+    controller = FreePortController(handler, hostname="127.0.0.1", port=0)
+    controller.start()
+    yield handler, controller.port
+    controller.stop()
