@@ -36,7 +36,8 @@ class Settings:
     stuck_sending_seconds: int = 600  # a send that never reported back becomes uncertain
     secret_keys: tuple[str, ...] = field(default=(), repr=False)  # newest first
     public_url: str = DEFAULT_PUBLIC_URL  # base of the /u/, /c/ and /o/ links in e-mails
-    postal_address: str | None = None  # the sender's, for the CAN-SPAM footer; lines by \n
+    postal_address: str | None = None  # for the CAN-SPAM footer; lines split at \n (or "\\n")
+    inbound_token: str | None = field(default=None, repr=False)  # POST /inbound/mime bearer
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)
@@ -61,7 +62,9 @@ class Settings:
             secret_keys=tuple(k.strip() for k in (env.get("SEQUENCER_SECRET_KEYS") or "")
                               .split(",") if k.strip()),
             public_url=env.get("SEQUENCER_PUBLIC_URL") or DEFAULT_PUBLIC_URL,
-            postal_address=(env.get("SEQUENCER_POSTAL_ADDRESS") or "").strip() or None,
+            postal_address=(env.get("SEQUENCER_POSTAL_ADDRESS") or "").replace("\\n", "\n")
+            .strip() or None,
+            inbound_token=env.get("SEQUENCER_INBOUND_TOKEN") or None,
         )
 
 

@@ -1,0 +1,28 @@
+"""What routes share: the ``App`` behind the request, and the link signer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from sequencer.delivery.tokens import TokenSigner
+from sequencer.services.app import App
+from sequencer.settings import signing_keys
+
+
+def current_app(request: Request) -> App:
+    app: App = request.app.state.app
+    return app
+
+
+def signer(request: Request) -> TokenSigner:
+    app = current_app(request)
+    found: TokenSigner | None = getattr(request.app.state, "signer", None)
+    if found is None:
+        found = request.app.state.signer = TokenSigner(signing_keys(app.settings))
+    return found
+
+
+AppDep = Annotated[App, Depends(current_app)]
+SignerDep = Annotated[TokenSigner, Depends(signer)]
