@@ -13,7 +13,7 @@ from rich.table import Table
 from sequencer.errors import DefinitionError, InputError
 from sequencer.services.app import bootstrap
 from sequencer.services.enroll import count_rows, enroll_csv
-from sequencer.services.mailboxes import add_mailbox
+from sequencer.services.mailboxes import add_mailbox, set_mailbox_paused
 from sequencer.services.status import status
 from sequencer.settings import Settings
 from sequencer.store.migrate import upgrade
@@ -49,8 +49,10 @@ def mailbox_group() -> None:
 
 @mailbox_group.command("add")
 @click.argument("address")
-@click.option("--transport", required=True, help="smtp://host:port, smtps://host:port or "
-              "file:///folder")
+@click.option("--transport", required=True,
+              help="smtp://[user:pass@]host:port, smtps://host:port[?cafile=PATH], "
+              "file:///folder, sendgrid://?key_env=VAR or postmark://?token_env=VAR&stream=S; "
+              "add dkim_key=PATH&dkim_selector=S to sign (smtp, file)")
 @click.option("--daily-cap", required=True, type=int, help="Emails per day at most.")
 @click.option("--min-spacing", default=0, show_default=True,
               help="Seconds between two sends at least.")
@@ -58,19 +60,48 @@ def mailbox_group() -> None:
 @click.option("--timezone", default="UTC", show_default=True,
               help="The mailbox's zone: its day (and cap) starts at midnight there.")
 @click.option("--signature", help="The sender's signature ({{ sender.signature }}).")
+@click.option("--inbound", "inbound_url", help="Where its answers are read: "
+              "imaps://user@host/INBOX?password_env=VAR (see 'sequencer inbound poll').")
 def mailbox_add(address: str, transport: str, daily_cap: int, min_spacing: int,
-                display_name: str | None, timezone: str, signature: str | None) -> None:
+                display_name: str | None, timezone: str, signature: str | None,
+                inbound_url: str | None) -> None:
     """Register (or update) the sender ADDRESS."""
     app = bootstrap()
     try:
         box = add_mailbox(app, address, transport=transport, daily_cap=daily_cap,
                           min_spacing_seconds=min_spacing, display_name=display_name,
-                          timezone=timezone, signature=signature)
+                          timezone=timezone, signature=signature, inbound_url=inbound_url)
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         app.close()
-    click.echo(f"mailbox {box.address}: {box.transport}, {box.daily_cap}/day")
+    click.echo(f"mailbox {box.address}: {_safe(box.transport)}, {box.daily_cap}/day")
+
+
+@mailbox_group.command("pause")
+@click.argument("address")
+@click.option("--reason", default="paused by hand", show_default=True)
+def mailbox_pause(address: str, reason: str) -> None:
+    """Stop sending from ADDRESS: its due emails wait (and 'explain' says why)."""
+    _set_paused(address, True, reason)
+
+
+@mailbox_group.command("resume")
+@click.argument("address")
+def mailbox_resume(address: str) -> None:
+    """Send from ADDRESS again (after a pause by hand or for too many blocks)."""
+    _set_paused(address, False, None)
+
+
+def _set_paused(address: str, paused: bool, reason: str | None) -> None:
+    app = bootstrap()
+    try:
+        set_mailbox_paused(app, address, paused=paused, reason=reason)
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        app.close()
+    click.echo(f"mailbox {address}: {'paused' if paused else 'sending'}")
 
 
 @click.command("enroll")

@@ -9,10 +9,22 @@ from sqlalchemy.orm import Session
 
 from sequencer.delivery.api_urls import API_SCHEMES, check_api_url
 from sequencer.errors import InputError
+from sequencer.inbound.imap_url import mailbox_from_url
 from sequencer.services.app import App
 from sequencer.services.prospects import valid_email
 from sequencer.store.models import Mailbox
 from sequencer.validation import zone_exists
+
+
+class _AnyVariable(dict[str, str]):
+    """An environment in which every variable is set: for checking a URL's syntax."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> str:
+        return "set-where-the-poller-runs"
+
 
 TRANSPORT_SCHEMES = ("smtp", "smtps", "file", *sorted(API_SCHEMES))
 
@@ -48,7 +60,8 @@ def check_transport(url: str) -> str:
 
 def add_mailbox(app: App, address: str, *, transport: str, daily_cap: int,
                 min_spacing_seconds: int = 0, display_name: str | None = None,
-                timezone: str = "UTC", signature: str | None = None) -> Mailbox:
+                timezone: str = "UTC", signature: str | None = None,
+                inbound_url: str | None = None) -> Mailbox:
     """Register a sender, or update it when the address is known.
 
     Raises:
@@ -63,6 +76,9 @@ def add_mailbox(app: App, address: str, *, transport: str, daily_cap: int,
     if not zone_exists(timezone):
         raise InputError(f"unknown time zone {timezone!r}")
     check_transport(transport)
+    if inbound_url is not None:
+        mailbox_from_url(inbound_url, environ=_AnyVariable())  # syntax only: the secret
+        # may be set only where the poller runs
     with app.sessions.begin() as session:
         mailbox = find_mailbox(session, address)
         if mailbox is None:
@@ -75,9 +91,22 @@ def add_mailbox(app: App, address: str, *, transport: str, daily_cap: int,
         mailbox.display_name = display_name
         mailbox.timezone = timezone
         mailbox.signature = signature
+        if inbound_url is not None:
+            if inbound_url != mailbox.inbound_url:  # another mailbox: start from its start
+                mailbox.inbound_uidvalidity = mailbox.inbound_last_uid = None
+            mailbox.inbound_url = inbound_url
         session.flush()
         session.expunge(mailbox)
     return mailbox
+
+
+def set_mailbox_paused(app: App, address: str, *, paused: bool, reason: str | None) -> None:
+    """Pause or resume a sender; raises InputError for an unknown address."""
+    with app.sessions.begin() as session:
+        mailbox = find_mailbox(session, address)
+        if mailbox is None:
+            raise InputError(f"no mailbox {address!r} (see 'sequencer mailbox add')")
+        mailbox.paused, mailbox.pause_reason = paused, reason if paused else None
 
 
 def find_mailbox(session: Session, address: str) -> Mailbox | None:
