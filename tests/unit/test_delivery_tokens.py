@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+import stat
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -19,6 +21,7 @@ from sequencer.delivery.tokens import (
     UnsubscribeToken,
     destination_problem,
 )
+from sequencer.settings import SECRET_KEY_FILE, Settings, _create_key_file, signing_keys
 
 OLD_KEY = "a3f1c0ffee-old-secret-2024"
 NEW_KEY = "9b7e5d3c1a-new-secret-2026"
@@ -155,3 +158,59 @@ def _kind(token: str) -> str:
     payload = token.split(".")[0]
     fields = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     return str(fields[0])
+
+
+# --- where the keys come from ----------------------------------------------------------
+
+
+def test_keys_come_from_the_environment_newest_first_and_never_show() -> None:
+    settings = Settings.from_env({"SEQUENCER_SECRET_KEYS": f" {NEW_KEY} ,{OLD_KEY},",
+                                  "SEQUENCER_PUBLIC_URL": "https://links.acme.example/mail/",
+                                  "SEQUENCER_POSTAL_ADDRESS": "Acme Inc.\\n1 Main St"})
+
+    assert settings.secret_keys == (NEW_KEY, OLD_KEY)
+    assert settings.public_url == "https://links.acme.example/mail"
+    assert settings.postal_address == "Acme Inc.\n1 Main St"
+    assert NEW_KEY not in repr(settings)
+    assert signing_keys(settings) == (NEW_KEY, OLD_KEY)
+    defaults = Settings.from_env({})
+    assert (defaults.public_url, defaults.postal_address) == ("http://localhost:8000", None)
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"SEQUENCER_SECRET_KEYS": f"{NEW_KEY},short"}, "key #2 is shorter"),
+    ({"SEQUENCER_PUBLIC_URL": "links.acme.example"}, "SEQUENCER_PUBLIC_URL"),
+    ({"SEQUENCER_PUBLIC_URL": "javascript://x.example"}, "SEQUENCER_PUBLIC_URL"),
+    ({"SEQUENCER_PUBLIC_URL": "https://x.example/?a=1"}, "SEQUENCER_PUBLIC_URL"),
+])
+def test_unusable_link_settings_fail_at_startup(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message) as caught:
+        Settings.from_env(env)
+    assert NEW_KEY not in str(caught.value)
+
+
+def test_without_configured_keys_one_is_generated_once_and_kept_private(tmp_path: Path
+                                                                        ) -> None:
+    first = signing_keys(Settings(), tmp_path)
+
+    path = tmp_path / SECRET_KEY_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(first) == 1 and len(first[0]) == 64
+    assert signing_keys(Settings(), tmp_path) == first  # the next process reads the same
+    assert [p.name for p in tmp_path.iterdir()] == [SECRET_KEY_FILE]  # no temp file left
+
+
+def test_a_key_file_another_process_wrote_first_is_kept(tmp_path: Path) -> None:
+    (tmp_path / SECRET_KEY_FILE).write_text("written-first-by-another-process\n")
+
+    _create_key_file(tmp_path / SECRET_KEY_FILE)  # lost the race: must not overwrite
+
+    assert signing_keys(Settings(), tmp_path) == ("written-first-by-another-process",)
+
+
+def test_an_unusable_key_file_is_reported_not_replaced(tmp_path: Path) -> None:
+    (tmp_path / SECRET_KEY_FILE).write_text("\n")
+
+    with pytest.raises(ValueError, match="no usable secret key"):
+        signing_keys(Settings(), tmp_path)
+    assert (tmp_path / SECRET_KEY_FILE).read_text() == "\n"
