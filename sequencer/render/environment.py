@@ -1,17 +1,33 @@
-"""The sandboxed Jinja2 environment and the renderer."""
+"""The sandboxed Jinja2 environment and the renderer (RELIABILITY rule 8).
+
+Templates are user content: they render in Jinja2's ``SandboxedEnvironment``
+(Jinja2 3.1.6 or later, which closes the known sandbox escapes), with no loader,
+a plain-data context, and caps the sandbox alone does not give: no string or list
+multiplied past the output cap, no huge powers, every ``range`` and the whole
+render bounded in time, the output bounded in size while it is produced, and deep
+recursion caught. Any of these holds the step; nothing is sent.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+import threading
+import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
 from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from sequencer.errors import SequencerError
 
 MAX_OUTPUT_CHARS = 100_000
+MAX_RENDER_SECONDS = 2.0  # a template that needs longer is a mistake or an attack
+MAX_EXPONENT = 64
+MAX_RANGE = 100_000  # as Jinja2's own sandboxed range
+_budget = threading.local()  # this thread's render deadline (renders run per thread)
 
 
 class RenderError(SequencerError):
@@ -35,15 +51,50 @@ class MissingField(StrictUndefined):
     __len__ = _fail
 
 
+class _CappedSandbox(SandboxedEnvironment):
+    """The sandbox, with the operators that can allocate without bound checked."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
+        if op == "**":
+            if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+                raise SecurityError(f"power with an exponent above {MAX_EXPONENT} refused")
+            return operator.pow(left, right)
+        sized, count = (left, right) if isinstance(left, str | list | tuple) else (right, left)
+        if isinstance(sized, str | list | tuple) and isinstance(count, int) \
+                and len(sized) * count > MAX_OUTPUT_CHARS:
+            raise SecurityError(f"repetition larger than {MAX_OUTPUT_CHARS} refused")
+        return operator.mul(left, right)
+
+
+def _bounded_range(*args: int) -> Iterator[int]:
+    """``range`` of at most ``MAX_RANGE`` items, that gives up when the render's deadline
+    passes (nested loops too)."""
+    if len(range(*args)) > MAX_RANGE:
+        raise SecurityError(f"range larger than {MAX_RANGE} refused")
+    for index, value in enumerate(range(*args)):
+        if not index % 1024:
+            _check_deadline()
+        yield value
+
+
+def _check_deadline() -> None:
+    deadline = getattr(_budget, "deadline", None)
+    if deadline is not None and time.monotonic() > deadline:
+        raise SecurityError(f"rendering took longer than {MAX_RENDER_SECONDS} s")
+
+
 def make_environment() -> SandboxedEnvironment:
     """A fresh sandboxed environment with no loader: templates come in as text."""
-    env = SandboxedEnvironment(
+    env = _CappedSandbox(
         undefined=MissingField,
         autoescape=False,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["range"] = _bounded_range
     return env
 
 
@@ -75,15 +126,26 @@ class Renderer:
 
     @staticmethod
     def _render(template: Any, name: str, context: Mapping[str, Any]) -> str:
+        """Render chunk by chunk, so size and time are checked while output is made."""
+        _budget.deadline = time.monotonic() + MAX_RENDER_SECONDS
+        parts: list[str] = []
+        size = 0
         try:
-            out = str(template.render(context))
+            for part in template.generate(context):
+                size += len(part)
+                if size > MAX_OUTPUT_CHARS:
+                    raise RenderError(f"output larger than {MAX_OUTPUT_CHARS} characters")
+                _check_deadline()
+                parts.append(part)
         except RenderError as exc:
             raise RenderError(f"{name}: {exc}") from exc
-        except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+        except RecursionError as exc:
+            raise RenderError(f"{name}: the template recurses too deeply") from exc
+        except (TemplateError, ArithmeticError, TypeError, ValueError, MemoryError) as exc:
             raise RenderError(f"{name}: {exc}") from exc
-        if len(out) > MAX_OUTPUT_CHARS:
-            raise RenderError(f"{name}: output larger than {MAX_OUTPUT_CHARS} characters")
-        return out
+        finally:
+            _budget.deadline = None
+        return "".join(parts)
 
 
 def is_missing(value: object) -> bool:
