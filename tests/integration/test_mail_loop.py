@@ -4,6 +4,7 @@ it, and the enrollment stops, pauses or is suppressed (issue 4, "Done means").""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from sequencer.cli.main import cli
+from sequencer.runtime.embedded import drain
 from sequencer.services.mailboxes import add_mailbox
 from sequencer.services.mailin import poll_mailbox
 from sequencer.store.models import Mailbox, Suppression
@@ -38,6 +40,7 @@ def test_answers_read_over_imap_stop_pause_and_suppress_and_are_taken_in_once(
                          "cyd@initech.example,Cyd,Initech,Europe/Paris,FR")
     add_mailbox(app, SENDER, transport=f"smtp://127.0.0.1:{port}?timeout=5", daily_cap=100,
                 inbound_url=imap_server.url(starttls="no", mark_seen="yes"))
+    drain(app, clock, until=clock.now() + timedelta(days=1))  # each intro in its window
     (to_ann,), (to_bob,), (to_cyd,) = (mails.to(a) for a in (
         "ann@acme.example", "bob@acme.example", "cyd@initech.example"))
     imap_server.append(answer(to_ann, sender="ann@acme.example", subject="Re: hi",
