@@ -39,6 +39,7 @@ class Classification:
     reply_text: str | None = None  # replies: the new text, without quotes or signature
     message_id: str | None = None  # this message's own Message-ID (for de-duplication)
     sender: str | None = None  # the From address
+    delayed: bool = False  # a delay warning (DSN ``Action: delayed``): the remote still tries
 
     @property
     def in_reply_to(self) -> str | None:
