@@ -33,7 +33,8 @@ _RULE = re.compile(r"^\s*[-_=*]{5,}\s*$")
 _OPENER = re.compile(r"^\s*(?:on|le|am|el|em|op|il|den)\s", re.IGNORECASE)
 _VERB = re.compile(
     r"(?:\bwrote|\bwrites|\ba ecrit|\bschrieb|\bescribio|\bescreveu|\bschreef|\bha scritto"
-    r"|\bscrisse|\bskrev|\bkirjoitti|\bnapisal|написал|написала|пишет)\b"
+    r"|\bscrisse|\bskrev|\bkirjoitti|\bnapisal|\bhet volgende geschreven|написал|написала"
+    r"|пишет)\b"
 )
 _ADDRESS_OR_TIME = re.compile(r"@|\b\d{1,2}:\d{2}\b|\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b")
 _DIGIT_OR_ADDRESS = re.compile(r"@|\d")
@@ -93,22 +94,24 @@ def strip_quoted(text: str) -> str:
         if _BANNER.match(folded[index]) or _header_block_at(folded, index):
             end = _back_over_rules(lines, index)
             break
-        start = _attribution_start(folded, dropped, index)
+        start, named = _attribution_start(folded, dropped, index)
         if start is None:
             continue
         if _quote_follows(lines, dropped, index):
             for line in range(start, index + 1):
                 dropped[line] = True
-        else:
+        elif named:  # "On ... wrote:" with the history below it unquoted
             end = _back_over_rules(lines, start)
             break
     return _join(lines[:end], dropped[:end])
 
 
-def _attribution_start(folded: list[str], dropped: list[bool], last: int) -> int | None:
-    """The first line of an attribution that ends on line ``last``, or None."""
+def _attribution_start(
+        folded: list[str], dropped: list[bool], last: int) -> tuple[int | None, bool]:
+    """The first line of an attribution that ends on line ``last`` (or None), and whether
+    it names the writing ("wrote", "a écrit"...) rather than only looking like one."""
     if not folded[last].rstrip().endswith((":", "wrote", "schrieb", "schreef")):
-        return None
+        return None, False
     first = last
     while (first > 0 and last - first + 1 < MAX_ATTRIBUTION_LINES
            and not dropped[first - 1] and folded[first - 1].strip()
@@ -121,14 +124,14 @@ def _attribution_start(folded: list[str], dropped: list[bool], last: int) -> int
         if len(window) > MAX_ATTRIBUTION_CHARS or not _DIGIT_OR_ADDRESS.search(window):
             continue
         if _OPENER.match(window) and _VERB.search(window):
-            return start
+            return start, True
         if window.endswith(":") and _VERB.search(window) and _ADDRESS_OR_TIME.search(
                 folded[start]):
-            return start
+            return start, True
     window = folded[last].strip()
     if window.endswith(":") and _VERB.search(window) and _DIGIT_OR_ADDRESS.search(window):
-        return last
-    return _generic_attribution_start(folded, first, last)
+        return last, True
+    return _generic_attribution_start(folded, first, last), False
 
 
 def _generic_attribution_start(folded: list[str], first: int, last: int) -> int | None:

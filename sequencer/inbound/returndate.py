@@ -162,7 +162,8 @@ _DATE = re.compile(
     + r")"
 )
 _TIME_BEFORE = re.compile(r"\b(?:at|um|a las|as|alle|ore|om|vers|gegen)\s*$")
-_RANGE_CONNECTOR = re.compile(r"\s*(?:-|–|to|au|bis|al|a|tot|t/m|till|until)\s+")
+_RANGE_CONNECTOR = re.compile(
+    r"\s*(?:-|–|to|au|bis|al|a|tot|t/m|till|until|through|thru)\s+")
 _SLASH_DATE = re.compile(r"(?<![\w./-])(\d{1,2})/(\d{1,2})(?:/\d{2,4})?(?![\d/])")
 _SENTENCE_END = re.compile(r"([a-z]+)[.!?](?:\s|$)|\u2029")
 _ABBREVIATIONS = frozenset(MONTHS) | frozenset(WEEKDAY_ABBREVIATIONS) | {"st", "nd", "rd", "th"}
@@ -233,7 +234,8 @@ class _Context:
         end, ranged = self.range_end(match, day, english=english)
         if role is Role.FROM and not ranged:
             after = _BACK_AFTER.match(self.text, match.end())
-            if after is None or _NOT_BACK.search(after.group("between")):
+            if after is None or _NOT_BACK.search(after.group("between")) or any(
+                    char.isdigit() for char in after.group("between")):
                 return None
         back = end if role in (Role.BACK, Role.FROM) and not ranged else end + timedelta(1)
         if not self.plausible(back):

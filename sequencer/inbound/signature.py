@@ -93,13 +93,21 @@ def _content_end(lines: list[str], end: int) -> int:
 
 
 def _delimited(lines: list[str], end: int) -> int:
-    """Where a ``-- `` signature starts, or ``end`` when there is none."""
-    for index in range(1, end):
-        if not _DELIMITER.match(lines[index]):
-            continue
-        block = [line for line in lines[index + 1:end] if line.strip()]
-        if len(block) <= MAX_DELIMITED_LINES and any(line.strip() for line in lines[:index]):
-            return index
+    """Where a ``-- `` signature starts, or ``end`` when there is none.
+
+    Read from the end, so that the work stays linear however many delimiters there are:
+    the earliest delimiter with at most ``MAX_DELIMITED_LINES`` lines after it wins.
+    """
+    found, after = end, 0
+    for index in range(end - 1, 0, -1):
+        if after > MAX_DELIMITED_LINES:
+            break
+        if _DELIMITER.match(lines[index]):
+            found = index
+        if lines[index].strip():
+            after += 1
+    if found < end and any(line.strip() for line in lines[:found]):
+        return found
     return end
 
 

@@ -47,6 +47,8 @@ _FOOTER = re.compile(
 )
 _SENTENCE = re.compile(r"[^.!?;\n]+")
 
+# The middle of a separable verb ("melden Sie mich ... ab"), without a "nicht" in it.
+_UNNEGATED = r"(?:(?!\bnicht\b)[^.!?\n]){0,30}"
 # Verbs that ask for removal; a negation before them in the clause cancels them.
 _REQUEST = re.compile(
     r"\bunsubscrib(?:e|ed|ing)\b(?! (?:link|button|page|option|form|footer)s?\b)"
@@ -65,8 +67,9 @@ _REQUEST = re.compile(
     r"|\b(?:retirez|supprimez|enlevez|effacez|rayez)[- ]moi\b"
     r"|\b(?:retirer|supprimer|enlever|effacer|rayer) (?:mon adresse|mes coordonnees"
     r"|mon e-?mail|mon nom|moi)\b|\bme (?:retirer|supprimer|rayer) de\b"
-    r"|\babmelden\b|\babgemeldet\b|\b(?:melden|meldet) sie mich\b[^.!?\n]{0,30}\bab\b"
-    r"|\babbestellen\b|\baustragen\b|\bausgetragen\b|\btragen sie mich\b[^.!?\n]{0,30}\baus\b"
+    r"|\babmelden\b|\babgemeldet\b|\b(?:melden|meldet) sie mich\b" + _UNNEGATED + r"\bab\b"
+    r"|\babbestellen\b|\baustragen\b|\bausgetragen\b|\btragen sie mich\b" + _UNNEGATED
+    + r"\baus\b"
     r"|\b(?:entfernen|loschen|streichen) sie (?:mich|meine (?:adresse|daten|e-?mail))"
     r"|\baus (?:ihrem|dem|ihrer) (?:verteiler|liste|newsletter|datenbank)"
     r"[^.!?\n]{0,20}\b(?:nehmen|entfernen|streichen|loschen)"
