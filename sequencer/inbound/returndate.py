@@ -181,6 +181,10 @@ class _Found:
 def return_date(text: str, *, received: date | None = None) -> date | None:
     """The first day the person says they are available, or None when not stated.
 
+    "back on 14 August" gives 14 August; "until 14 August" (and a range ending on it, or
+    "out on 14 August") gives 15 August; when both are said, "back on" wins. See the
+    module docstring for how dates without a year, weekdays and numbers are read.
+
     Parameters:
         text: the body of an auto-reply (quoted history after it is ignored). Pass the
             subject separately if the body says nothing: it often repeats the date.

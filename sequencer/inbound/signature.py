@@ -61,6 +61,7 @@ _SIGNOFF = re.compile(
     r"|cordiali saluti|distinti saluti|saluti|un saluto|grazie|grazie mille|buona giornata"
     r"|a presto)[\s,.!]*$"
 )
+_POSTSCRIPT = re.compile(r"p\.? ?s\b")
 _CONTACT = re.compile(r"@|https?://|www\.|\+?\d[\d ().\-/]{6,}\d|\|")
 _SENTENCE_WORDS = re.compile(
     r"\b(?:i|i'm|i'll|you|we|let's|please|will|can|could|would|should|is|are|was|let"
@@ -127,7 +128,7 @@ def _card(folded: list[str], end: int) -> int:
 
 def _card_line(line: str) -> bool:
     """Whether ``line`` reads like a name, title, company, phone or address line."""
-    if len(line) > MAX_CARD_LINE_CHARS or line.endswith("?") or line.startswith(("p.s", "ps")):
+    if len(line) > MAX_CARD_LINE_CHARS or line.endswith("?") or _POSTSCRIPT.match(line):
         return False
     if _CONTACT.search(line):
         return True

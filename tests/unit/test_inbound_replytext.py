@@ -186,6 +186,11 @@ def test_a_sign_off_followed_by_sentences_keeps_everything() -> None:
     assert strip_signature(text) == text
 
 
+def test_a_postscript_after_the_sign_off_is_kept() -> None:
+    text = "Sounds good.\n\nBest,\nJane\nPS: I'm out next week"
+    assert reply_text(text) == text
+
+
 def test_a_dash_dash_inside_a_line_is_not_a_signature() -> None:
     text = "Stuff happened.\n\nAnd here is a fix -- this is not a signature.\n\nkthxbai"
     assert reply_text(text) == text
