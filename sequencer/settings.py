@@ -38,6 +38,11 @@ class Settings:
     public_url: str = DEFAULT_PUBLIC_URL  # base of the /u/, /c/ and /o/ links in e-mails
     postal_address: str | None = None  # for the CAN-SPAM footer; lines split at \n (or "\\n")
     inbound_token: str | None = field(default=None, repr=False)  # POST /inbound/mime bearer
+    # The email providers' event webhooks (POST /webhooks/...): each is off until set.
+    sendgrid_webhook_public_key: str | None = None  # SendGrid's ECDSA key, base64 DER or PEM
+    postmark_webhook_user: str | None = None  # the Basic credentials in Postmark's webhook URL
+    postmark_webhook_password: str | None = field(default=None, repr=False)
+    mailgun_webhook_signing_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)
@@ -65,6 +70,10 @@ class Settings:
             postal_address=(env.get("SEQUENCER_POSTAL_ADDRESS") or "").replace("\\n", "\n")
             .strip() or None,
             inbound_token=env.get("SEQUENCER_INBOUND_TOKEN") or None,
+            sendgrid_webhook_public_key=env.get("SEQUENCER_SENDGRID_WEBHOOK_PUBLIC_KEY") or None,
+            postmark_webhook_user=env.get("SEQUENCER_POSTMARK_WEBHOOK_USER") or None,
+            postmark_webhook_password=env.get("SEQUENCER_POSTMARK_WEBHOOK_PASSWORD") or None,
+            mailgun_webhook_signing_key=env.get("SEQUENCER_MAILGUN_WEBHOOK_SIGNING_KEY") or None,
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from sequencer.api import inbound, links
+from sequencer.api import inbound, links, webhooks
 from sequencer.services.app import App
 
 
@@ -15,4 +15,5 @@ def create_app(app: App) -> FastAPI:
     api.state.app = app
     api.include_router(links.router)
     api.include_router(inbound.router)
+    api.include_router(webhooks.router)
     return api
