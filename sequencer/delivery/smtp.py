@@ -18,6 +18,7 @@ from sequencer.delivery.dkim import DkimKey
 from sequencer.delivery.mime import build_mime
 from sequencer.delivery.model import OutboundEmail, SendResult, UncertainSendError
 from sequencer.errors import DeliveryError, PermanentSendError, TransientSendError
+from sequencer.inbound.verp import verp_address
 
 _LINE_START_DOT = re.compile(rb"(?m)^\.")
 _HELO_RE = re.compile(r"[A-Za-z0-9.:\[\]-]+")  # a host name or an address literal
@@ -52,10 +53,11 @@ class SmtpTransport:
                  starttls: bool = True, username: str | None = None,
                  password: str | None = None, timeout: float = 30.0,
                  helo: str | None = None, ssl_context: ssl.SSLContext | None = None,
-                 dkim: DkimKey | None = None) -> None:
+                 dkim: DkimKey | None = None, verp: bool = False) -> None:
         if helo is not None and not _HELO_RE.fullmatch(helo):
             raise ValueError(f"not a usable EHLO name: {helo!r}")
         self.host, self.port, self.timeout = host, port, timeout
+        self._verp = verp
         self._implicit_tls, self._starttls = implicit_tls, starttls
         self._username, self._password, self._helo = username, password, helo
         self._ssl_context = ssl_context
@@ -100,17 +102,23 @@ class SmtpTransport:
         reused = self._smtp is not None
         smtp = self._smtp or self._connect()
         try:
-            self._mail_from(smtp, email.from_address)
+            self._mail_from(smtp, self._return_path(email))
         except _ClosedBetweenSends as exc:
             if not reused:
                 raise TransientSendError(f"{self!r}: {exc}") from exc
             smtp = self._connect()  # the one reconnection: an idle connection timed out
             try:
-                self._mail_from(smtp, email.from_address)
+                self._mail_from(smtp, self._return_path(email))
             except _ClosedBetweenSends as again:
                 raise TransientSendError(f"{self!r}: {again}") from again
         self._rcpt_to(smtp, email.to_address)
         return self._data(smtp, payload)
+
+    def _return_path(self, email: OutboundEmail) -> str:
+        """The envelope sender: with ``verp``, one that names the run, so that even a
+        bounce quoting nothing of the original finds its step (``sequencer.inbound.verp``)."""
+        key = email.headers.get("X-Sequencer-Key") if self._verp else None
+        return verp_address(email.from_address, key) if key else email.from_address
 
     def _connect(self) -> smtplib.SMTP:
         """Open, greet, upgrade to TLS and log in; the result becomes the connection."""

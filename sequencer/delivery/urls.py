@@ -6,6 +6,8 @@
     smtps://[user:pass@]host[:port][?timeout=30][&helo=name]
         both also [&cafile=/absolute/ca.pem]: trust only the CA(s) in that file
         (a relay with a private CA); the system's CAs otherwise
+        both also [&verp=yes]: the envelope sender names the step (local+s-TOKEN@domain), so
+        that any bounce finds its step; needs plus-addressing on the sending mailbox
     file:///absolute/folder[?fsync=yes|no]
     sendgrid://[?key_env=SENDGRID_API_KEY][&timeout=30][&base_url=https://...]
     postmark://[?token_env=POSTMARK_SERVER_TOKEN][&stream=outbound][&timeout=30]
@@ -36,8 +38,8 @@ from sequencer.delivery.smtp import SmtpTransport
 
 _DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 _DKIM_OPTIONS = {"dkim_key", "dkim_selector"}
-_OPTIONS = {"smtp": {"starttls", "timeout", "helo", "cafile", *_DKIM_OPTIONS},
-            "smtps": {"timeout", "helo", "cafile", *_DKIM_OPTIONS},
+_OPTIONS = {"smtp": {"starttls", "timeout", "helo", "cafile", "verp", *_DKIM_OPTIONS},
+            "smtps": {"timeout", "helo", "cafile", "verp", *_DKIM_OPTIONS},
             "file": {"fsync", *_DKIM_OPTIONS}}
 _BOOLEANS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 
@@ -86,6 +88,7 @@ def _smtp(parts: SplitResult, scheme: str, options: dict[str, str]) -> SmtpTrans
         helo=options.get("helo"),
         ssl_context=_ssl_context(where, options.get("cafile")),
         dkim=_dkim(where, options),
+        verp=_boolean(where, "verp", options.get("verp", "no")),
     )
 
 

@@ -116,6 +116,8 @@ def _act(session: Session, app: App, found: Classification, message: Message | N
          prospect: Prospect | None, address: str | None, now: datetime,
          result: Ingested) -> None:
     step = _step_of(session, message)
+    if found.delayed:
+        return  # a delay warning: the remote server is still trying; recorded, nothing to do
     match found.kind:
         case Kind.REPLY:
             own = _open_enrollments(session, prospect)
@@ -131,7 +133,7 @@ def _act(session: Session, app: App, found: Classification, message: Message | N
         case Kind.HARD_BOUNCE | Kind.UNSUBSCRIBE if address:
             hard = found.kind is Kind.HARD_BOUNCE
             why = (f"hard bounce {found.status or ''} {found.reason or ''}".strip() if hard
-                   else "asked to unsubscribe by reply")
+                   else f"unsubscribe ({found.reason or 'asked by reply'})")
             suppress(session, address, why[:200], now)
             result.suppressed = address.lower()
             if message is not None and hard:

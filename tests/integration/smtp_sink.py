@@ -27,10 +27,12 @@ class Sink:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.envelope_senders: list[str] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append(parsed)  # type: ignore[arg-type]
+        self.envelope_senders.append(envelope.mail_from)
         return "250 2.0.0 Ok: queued as T1"
 
     def to(self, address: str) -> list[EmailMessage]:

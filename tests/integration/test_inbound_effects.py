@@ -270,3 +270,32 @@ def test_mail_to_the_list_unsubscribe_mailto_address_is_an_unsubscribe(
     assert taken.kind == "unsubscribe"
     assert enrollment(app, "ann@acme.example").status == "exited"
     app.close()
+
+
+def test_a_bounce_that_quotes_nothing_finds_its_step_through_the_verp_return_path(
+        database_url: str, tmp_path: Path, sink: tuple[Sink, int]) -> None:
+    mails, port = sink
+    app, clock = make_app(database_url)
+    add_mailbox(app, SENDER, transport=f"smtp://127.0.0.1:{port}?timeout=5&verp=yes",
+                daily_cap=100)
+    enroll_csv(app, COLD, write_csv(tmp_path / "p.csv", HEADER, ANN), mailbox=SENDER)
+    wake = next_wake(app)
+    assert wake is not None
+    clock.set(wake)
+    run_once(app)
+    (return_path,) = mails.envelope_senders
+    assert return_path.startswith("ana+s-") and return_path.endswith("@sender.example")
+    terse = (f"From: MAILER-DAEMON@mx.acme.example\r\nTo: {return_path}\r\n"
+             "Subject: failure notice\r\nMessage-ID: <terse-1@mx.acme.example>\r\n"
+             "Date: Tue, 24 Nov 2026 10:00:00 -0500\r\n\r\n"
+             "Hi. This is the qmail-send program at mx.acme.example.\r\n"
+             "I'm afraid I wasn't able to deliver your message to the following addresses.\r\n"
+             "This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n"
+             "<ann@acme.example>:\r\nSorry, no mailbox here by that name. (#5.1.1)\r\n")
+
+    taken = ingest(app, terse.encode(), source="test")
+
+    assert taken.kind == "hard_bounce"
+    assert taken.matched == mails.messages[0]["Message-ID"]
+    assert enrollment(app, "ann@acme.example").exit_reason == "hard_bounce"
+    app.close()
