@@ -10,7 +10,7 @@ The order of decisions is fixed here:
 3. auto-replies, from their headers then their words
    (:mod:`sequencer.inbound.autoreply`);
 4. a person asking to be removed, read in the new text of their reply;
-5. a reply: a person, not a mail system, wrote something;
+5. a reply: a person (a From address, not a mail system's) wrote something;
 6. anything else is unknown.
 
 Every verdict carries what the message answers (``message_ids``, best first), the
@@ -79,7 +79,7 @@ def classify(raw: bytes, *, received: datetime | None = None) -> Classification:
     if new_text and asks_to_unsubscribe(new_text):
         return replace(base, kind=Kind.UNSUBSCRIBE, reason="unsubscribe", reply_text=new_text)
     sender = header(message, "From")
-    if text.strip() and not is_daemon(address_of(sender), sender):
+    if text.strip() and base.sender and not is_daemon(base.sender, sender):
         return replace(base, kind=Kind.REPLY, reply_text=new_text)
     return base
 

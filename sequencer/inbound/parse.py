@@ -244,17 +244,17 @@ def _is_attachment(part: Message) -> bool:
 
 
 def best_text(message: Message) -> str:
-    """The message's own readable text: its first inline text/plain, else its HTML as text.
-
-    Parts inside attached messages are not this message's text and are skipped.
-    """
+    """The message's own readable text: its first inline text/plain that says something,
+    else its HTML as text. Parts inside attached messages are not this message's text."""
     html: str | None = None
     for part in walk(message):
         if part.is_multipart() or _is_attachment(part):
             continue
         kind = content_type(part)
         if kind == "text/plain" or (part is not message and _broken_multipart(part)):
-            return part_text(part)
+            text = part_text(part)
+            if text.strip():
+                return text
         if kind == "text/html" and html is None:
             html = part_text(part)
     if html is not None:

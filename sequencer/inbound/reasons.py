@@ -35,7 +35,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"\bdmarc\b|\bsender policy framework\b|\bsender ?id\b.{0,30}(fail|reject)|"
         r"not authori[sz]ed to send (mail|email|on behalf)|(is not|isn't) (a )?permitted sender|"
         r"does not designate .{0,80} as permitted sender|unauthenticated (email|mail|sender)|"
-        r"authentication (is )?required for (this|the) (sender|domain)|5\.7\.2[3-9]\b")),
+        r"authentication (is )?required for (this|the) (sender|domain)|5\.7\.2[0-46]\b")),
     # The sending IP has no (matching) reverse DNS.
     ("requireptr", _(
         r"unverif(y|i)able (sending )?ip|"
@@ -82,6 +82,12 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"high (spam|bulk) (score|probability)|spam message rejected|\bspamassassin|\bjunk mail|"
         r"probable spam|suspected spam|rejected for spam|likely (to be )?(spam|unsolicited)|"
         r"spam (rejected|refused|blocked|content)")),
+    # The sending IP is on a blocklist, or the receiver refuses our host by policy.
+    ("blocked.list", _(
+        r"\b(black|block|deny|ban)[- ]?list(ed)?\b|\bblacklisted\b|\bdnsbl\b|\brbl\b|"
+        r"\bspamhaus\b|\bspamcop\b|\bsorbs\b|\bbarracuda\b.{0,40}(block|reputation)|"
+        r"blocked using|(?<!not )listed (at|in|on|by)\b|\bcloudmark\b|\bproofpoint\b.{0,40}block|"
+        r"dnsbl-lookup|client host (\[[^]]*\] )?(rejected|blocked)")),
     # The sending IP or domain has a poor reputation (complaints, volume).
     ("badreputation", _(
         r"\breputation\b|\bsender score\b|poor (sending )?(history|practices)|unexpected volume|"
@@ -142,13 +148,11 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"system (storage|disk) full")),
     # The mailbox exists but is disabled, suspended or locked: it may come back.
     ("suspend", _(
-        r"(account|mailbox|address|user|recipient)( address)? .{0,30}(is |"
-        r"has been )?(disabled|suspended|inactive|deactivated|"
-        r"locked|frozen|blocked|discontinued|expired|closed|terminated|"
-        r"on hold)|"
-        r"mailbox disabled|"
-        r"(disabled|suspended|inactive|deactivated|locked|frozen) (account|"
-        r"mailbox|recipient|user)|"
+        r"(account|mailbox|user|recipient|address)[^;,]{0,40}? (is|has been|was) "
+        r"(temporarily |permanently )?(disabled|suspended|inactive|deactivated|locked|"
+        r"frozen|discontinued|closed|terminated|on hold|blocked)|"
+        r"mailbox disabled|account (disabled|suspended|inactive|locked|expired|closed)|"
+        r"(disabled|suspended|inactive|deactivated|locked|frozen) (account|mailbox|recipient|user)|"
         r"compte .{0,30}bloque|temporar(il)?y locked")),
     ("hasmoved", _(
         r"destination mailbox has moved|has moved|(address|mailbox|user) (has )?(moved|changed)|"
@@ -168,7 +172,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"dns (lookup )?timed? ?out")),
     # The domain does not exist. Exim's router says "Unrouteable address".
     ("hostunknown", _(
-        r"unrouteable address|the account or domain may not exist|"
+        r"unrouteable address|"
         r"bad destination system address|host (or domain name )?(not found|unknown)|"
         r"unknown host|"
         r"domain (name )?(not found|unknown|does not exist|doesn'?t exist|"
@@ -226,10 +230,6 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"message filter")),
     # The sending IP or host is blocked (blacklists, "client host rejected").
     ("blocked", _(
-        r"\b(black|block|deny|ban)[- ]?list(ed)?\b|\bblacklisted\b|\bdnsbl\b|\brbl\b|"
-        r"\bspamhaus\b|\bspamcop\b|\bsorbs\b|\bbarracuda\b.{0,40}(block|reputation)|"
-        r"blocked using|listed (at|in|on|by)\b|\bcloudmark\b|\bproofpoint\b.{0,40}block|"
-        r"dnsbl-lookup|"
         r"(client|sending|sender|your|source|remote|connecting) (host|"
         r"ip|ip address|address|server|mta|network)\b.{0,60}\b(blocked|"
         r"block|rejected|refused|denied|banned|not (allowed|permitted|"
