@@ -7,6 +7,7 @@ import click
 from sequencer import __version__
 from sequencer.cli.demo import demo_command
 from sequencer.cli.inbound import inbound_group
+from sequencer.cli.mailin_commands import api_command, ingest_command, poll_command
 from sequencer.cli.process_commands import scheduler_command, worker_command
 from sequencer.cli.run_commands import (
     exit_command,
@@ -42,6 +43,9 @@ cli.add_command(mailbox_group)
 cli.add_command(enroll_command)
 cli.add_command(status_command)
 cli.add_command(inbound_group)
+inbound_group.add_command(poll_command)
+inbound_group.add_command(ingest_command)
+cli.add_command(api_command)
 for command in (run_command, task_group, pause_command, resume_command, exit_command,
                 record_group, scheduler_command, worker_command, explain_command):
     cli.add_command(command)
