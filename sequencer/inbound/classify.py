@@ -128,6 +128,6 @@ def _arrival_day(message: EmailMessage, received: datetime | None) -> date | Non
         return received.date()
     try:
         sent = parsedate_to_datetime(raw_header(message, "Date"))
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return sent.date() if sent is not None else None

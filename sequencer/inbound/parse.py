@@ -226,7 +226,7 @@ def decode_bytes(payload: bytes, charset: str | None) -> str:
     if charset:
         try:
             codecs.lookup(charset)
-        except LookupError:
+        except (LookupError, UnicodeError, ValueError):  # unknown, or not even text
             charset = None
     if charset:
         try:

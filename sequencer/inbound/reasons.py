@@ -140,7 +140,11 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"out of (storage|disk) space|(inbox|mailbox|mail ?folder|mailfolder) .{0,20}\bfull\b|"
         r"insufficient (storage|space) .{0,20}(mailbox|user)|user .{0,20}over (quota|the limit)|"
         r"messages in .{0,30}mailbox exceeded|too many messages in (this|the) mailbox|"
-        r"not enough (space|storage)|mailbox exceeds allowed size|mailbox full")),
+        r"not enough (space|storage)|mailbox exceeds allowed size|mailbox full|"
+        # the same in the languages of the big European providers
+        r"postfach (ist )?voll|speicherplatz .{0,20}(voll|überschritten)|"
+        r"bo[iî]te (aux lettres )?(est )?pleine|buz[oó]n (est[aá] )?lleno|"
+        r"caixa (postal )?(est[aá] )?cheia|casella (di posta )?(è )?piena|mailbox (is )?vol\b")),
     # The receiving system, not the mailbox, is out of space.
     ("systemfull", _(
         r"mail system full|not enough disk space|insufficient (system |disk )?(storage|space)|"
@@ -220,6 +224,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"account that you tried to reach does not exist|undeliverable address|"
         r"no valid recipients?\b|check (if|that|whether) (the )?(e-?mail )?address is correct|"
         r"recipient name is not recognized|destinataire (invalide|inconnu)|"
+        r"empf[äa]nger (ist )?unbekannt|unbekannte[rn]? (empf[äa]nger|benutzer)|"
+        r"usuario (no existe|desconocido|inexistente)|usu[áa]rio (desconhecido|inexistente)|"
+        r"utente (sconosciuto|inesistente)|onbekende (gebruiker|ontvanger)|"
         r"adresse .{0,40} invalide|(recipient )?address rejected(\.|\s*$|\s+<?[\w.+-]+@)|"
         r"recipient address rejected: access denied")),
     # The recipient's own filter or preferences refused the mail.
@@ -254,7 +261,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"could not be delivered (within|for|after) .{0,20}(days?|hours?)|"
         r"unable to deliver (this message )?(in|after|within) .{0,20}(minutes|hours|days?)|"
         r"failed \d+ attempts|has not (yet )?been delivered .{0,80}(hours|days)|no longer tried|"
-        r"maximum time|retry limit|delivery attempts? (exhausted|expired)")),
+        r"maximum time|retry limit|delivery attempts? (exhausted|expired)|"
+        r"retry time not reached for any host after a long failure period")),
     ("networkerror", _(
         r"connection (timed? ?out|refused|reset|closed|lost|dropped)|"
         r"(timed? ?out|timeout) (while|during|waiting|connecting|in connect)|lost connection|"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from sequencer.inbound.classify import classify
 from sequencer.inbound.model import Kind
 from sequencer.inbound.parse import MAX_IDS, parse_message, references
@@ -146,3 +149,17 @@ def test_ten_thousand_references_keep_the_newest() -> None:
     kept = references(message)
     assert len(kept) == MAX_IDS
     assert kept[0] == "<9999@mail.example.com>"
+
+
+_SAMPLE = dsn(status="5.1.1", diagnostic="550 5.1.1 <dana@prospect.example>: User unknown",
+              notice="Delivery to the following recipient failed permanently.")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(_SAMPLE) - 1), st.binary(max_size=8)),
+                max_size=12))
+def test_damaged_mail_always_gets_a_verdict(edits: list[tuple[int, bytes]]) -> None:
+    raw = bytearray(_SAMPLE)
+    for position, replacement in edits:
+        raw[position:position + len(replacement)] = replacement
+    assert classify(bytes(raw)).kind in Kind
