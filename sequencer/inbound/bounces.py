@@ -82,8 +82,11 @@ def read_report(message: Message, *, nested: bool = False) -> Report | None:
     """
     feedback = feedback_type(message)
     if feedback is not None:
+        # An ARF report: a complaint ("abuse") or an opt-out. The type is kept for the
+        # operator; only an opt-out is an unsubscribe.
         kind = Kind.UNSUBSCRIBE if feedback in _OPT_OUT_FEEDBACK else Kind.UNKNOWN
-        return Report(kind, "feedback", original=attached_original(message))
+        return Report(kind, "feedback", diagnostic=f"Feedback-Type: {feedback or 'unknown'}",
+                      original=attached_original(message))
     provider = ses_notification(message)
     if provider is not None:
         if provider.event != "bounce":

@@ -67,7 +67,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"return[- ]path|mail from)|"
         r"send mail as|different address or alias|"
         r"(not have|don'?t have|do not have|no) permission to (post|send)|"
-        r"(sender|envelope) verify failed|callout verification")),
+        r"(sender|envelope) verify failed|callout verification|"
+        r"from:? (header )?domain is invalid|provide a valid from\b")),
     ("virusdetected", _(
         r"\bvirus|malware|infected|malicious (content|attachment|payload)|"
         r"potentially (harmful|dangerous|unsafe)|banned attachment")),
@@ -234,7 +235,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"\bfiltered\b|recipient preferences|"
         r"refused .{0,30}(recipient|user)'?s? (preference|setting|filter|request)|"
         r"(user|recipient) (has )?(refused|rejected|declined|blocked)|domain filter|"
-        r"message filter")),
+        r"message filter|recipients? (was|were) rejected by (a|the) remote")),
     # The sending IP or host is blocked (blacklists, "client host rejected").
     ("blocked", _(
         r"(client|sending|sender|your|source|remote|connecting) (host|"
@@ -311,8 +312,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"\berror\b.{0,20}\bprocessing\b")),
     # A refusal that says no more than that: the last resort before the status code.
     ("rejected", _(
-        r"groups\.google\.com/support|\baccess denied\b|rejected by .{0,30}(recipient|remote)|"
-        r"\brejected\b|not (a )?member")),
+        r"groups\.google\.com/support|\baccess denied\b|\brejected\b|not (a )?member")),
 )
 
 KIND_OF_REASON: dict[str, Kind] = {

@@ -82,6 +82,7 @@ def test_an_arf_opt_out_is_an_unsubscribe_and_an_abuse_report_is_not() -> None:
     opt_out, abuse = classify(arf("opt-out")), classify(arf("abuse"))
     assert (opt_out.kind, abuse.kind) == (Kind.UNSUBSCRIBE, Kind.UNKNOWN)
     assert abuse.in_reply_to == OUR_ID
+    assert abuse.diagnostic == "Feedback-Type: abuse"  # a complaint, for the operator
 
 
 def test_a_mail_system_notice_that_is_not_a_bounce_is_unknown() -> None:
