@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from sequencer.runtime.transports import close_all
+
 
 class FreePortController(Controller):
     """A Controller bound to port 0; reads back the port the OS chose before use."""
@@ -46,4 +48,5 @@ def sink() -> Iterator[tuple[Sink, int]]:
     controller = FreePortController(handler, hostname="127.0.0.1", port=0)
     controller.start()
     yield handler, controller.port
+    close_all()  # the SMTP connections this thread's sends kept open for reuse
     controller.stop()
