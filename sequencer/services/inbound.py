@@ -17,7 +17,8 @@ What each kind does (issue 4, point 6):
 - ``soft_bounce`` / ``blocked``: the bounced step is sent again later when it is the
   latest email of its enrollment; blocks count against the sending mailbox, which
   is paused once they pass ``BLOCK_PAUSE_RATE`` of its recent sends.
-- ``unsubscribe``: the address is suppressed and every enrollment of it exits.
+- ``unsubscribe``: the address is suppressed and every enrollment of it exits; so does
+  a spam complaint (an ARF abuse report, classified ``unknown``).
 """
 
 from __future__ import annotations
@@ -153,6 +154,12 @@ def _act(session: Session, app: App, found: Classification, message: Message | N
                                                   if resend else None))
             if blocked:
                 result.mailbox_paused = _pause_if_blocked(session, message.mailbox_id, now)
+        case Kind.UNKNOWN if message is not None and _is_complaint(found):
+            # A spam complaint (ARF abuse report): never write to that person again.
+            suppress(session, message.to_address, "complaint (marked as spam)", now)
+            result.suppressed = message.to_address.lower()
+            result.enrollments = _tell(session, app, _open_enrollments(session, prospect), now,
+                                       lambda row: ev.Unsubscribed())
         case _:
             pass  # unknown, or nothing we sent to match it to: recorded, nothing to do
 
@@ -318,6 +325,11 @@ def _sent_to_unsubscribe_address(raw: bytes) -> bool:
     values = [str(v) for name in ("To", "Delivered-To", "X-Original-To", "Envelope-To")
               for v in headers.get_all(name, [])]
     return any(UNSUBSCRIBE_TAG in address.lower() for _, address in getaddresses(values))
+
+
+def _is_complaint(found: Classification) -> bool:
+    """An ARF feedback report of type abuse (RFC 5965): the recipient called it spam."""
+    return found.reason == "feedback" and "abuse" in (found.diagnostic or "").lower()
 
 
 def _as_unsubscribe(found: Classification) -> Classification:

@@ -299,3 +299,46 @@ def test_a_bounce_that_quotes_nothing_finds_its_step_through_the_verp_return_pat
     assert taken.matched == mails.messages[0]["Message-ID"]
     assert enrollment(app, "ann@acme.example").exit_reason == "hard_bounce"
     app.close()
+
+
+def test_a_spam_complaint_suppresses_the_address_that_complained(
+        database_url: str, tmp_path: Path, sink: tuple[Sink, int]) -> None:
+    mails, port = sink
+    app, clock = started(database_url, tmp_path, port, ANN)
+    (intro,) = mails.to("ann@acme.example")
+    quoted = "".join(f"{k}: {v}\r\n" for k, v in intro.items())
+    arf = f"""\
+From: Feedback Loop <fbl@isp.example>
+To: abuse@sender.example
+Subject: FW: complaint about message from 192.0.2.1
+Message-ID: <fbl-1@isp.example>
+Date: Tue, 24 Nov 2026 10:00:00 -0500
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="ARF"
+
+--ARF
+Content-Type: text/plain
+
+This is an email abuse report for an email message received from IP 192.0.2.1.
+
+--ARF
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: SomeGenerator/1.0
+Version: 1
+Original-Rcpt-To: <ann@acme.example>
+
+--ARF
+Content-Type: text/rfc822-headers
+
+{quoted}
+--ARF--
+""".replace("\r\n", "\n").replace("\n", "\r\n").encode()
+
+    taken = ingest(app, arf, source="test")
+
+    assert taken.kind == "unknown" and taken.suppressed == "ann@acme.example"
+    assert enrollment(app, "ann@acme.example").exit_reason == "unsubscribed"
+    assert sends_after(app, clock, mails, "ann@acme.example", days=30) == 0
+    app.close()
