@@ -49,6 +49,7 @@ from sequencer.inbound.parse import (
     raw_header,
     walk,
 )
+from sequencer.inbound.providers import Hosts
 from sequencer.inbound.reasons import kind_of
 
 _FINAL_ACTIONS = frozenset({"failed", "failure", "expired", "bounced", "permanent"})
@@ -57,6 +58,12 @@ _OPT_OUT_FEEDBACK = frozenset({"opt-out", "unsubscribe", "optout"})
 _REPLY_PREFIX = ("re:", "aw:", "sv:", "antw:", "odp:", "rif:", "res:")
 _FORWARD_PREFIX = re.compile(r"(?i)^\s*(fwd?|wg|tr|rv|enc)\s*:\s*")
 _MBOX_FROM = re.compile(r"(?m)^From \S+ +\w{3} \w{3} +\d+ [\d:]+ \d{4}\s*$")
+_NULL_MX = re.compile(r"(?i)\bnull mx\b|rfc ?7505")
+# Where a notice names the server that answered: Sendmail's "while talking to mx.x.",
+# Postfix's "host mx.x[192.0.2.1] said", Oracle's "Remote system: dns;mx.x".
+_NAMED_HOST = re.compile(
+    r"(?i)(?:while talking to|\bhost|remote system:[ \t]*dns;)[ \t]*"
+    r"([a-z0-9-]+(?:\.[a-z0-9-]+)+\.?)(?=[\s:\[(]|$)")
 _RECIPIENT_LINE = re.compile(
     r"(?im)^[ \t>]*(?:recipient:|to:|rcpt to:|original-recipient:)?[ \t]*"
     r"<?([^\s<>@]+@[^\s<>@]+?)>?(?::|[ \t]*$|[ \t]+\[|[ \t]+on |[ \t]+delivery failed)")
@@ -137,23 +144,45 @@ def _bounce(message: Message, reports: list[RecipientReport], text: str, *,
         if inner is not None:
             return inner
     remote = remote_words(diagnostic or "")
+    original = _original(message, original_text or text)
+    recipient = _recipient(message, chosen, notice, diagnostic or "", original.to)
     evidence = Evidence(remote, notice, best_status(chosen.status if chosen else None, remote,
-                                                    notice), chosen, len(reports))
+                                                    notice), chosen, len(reports),
+                        _hosts(message, chosen, notice, recipient))
     delayed = is_delay_warning(chosen, any(r.action in _FINAL_ACTIONS for r in reports), notice)
     reason = reason_for(evidence)
     kind = kind_of(reason)
-    if kind is Kind.HARD_BOUNCE and (delayed or (evidence.status or "").startswith("4.")):
+    if kind is Kind.HARD_BOUNCE and (delayed or (evidence.status or "").startswith("4.")) and (
+            delayed or not _null_mx(reason, f"{diagnostic or ''}\n{notice}")):
         kind = Kind.SOFT_BOUNCE  # temporary by definition, or still being tried: never suppress
-    original = _original(message, original_text or text)
     return Report(
         kind=kind,
         reason=reason,
         status=evidence.status,
         diagnostic=diagnostic,
-        recipient=_recipient(message, chosen, notice, diagnostic or "", original.to),
+        recipient=recipient,
         delayed=delayed,
         original=original,
     )
+
+
+def _null_mx(reason: str, words: str) -> bool:
+    """A null MX (RFC 7505: ``MX 0 .``) is the domain's own, lasting statement that it
+    takes no mail, and RFC 7505 asks senders to fail at once: a reporter that gave up
+    on it under a 4.x code (Gmail says 4.0.0) has still failed for good."""
+    return reason == "notaccept" and bool(_NULL_MX.search(words))
+
+
+def _hosts(message: Message, chosen: RecipientReport | None, notice: str,
+           recipient: str | None) -> Hosts:
+    """The hosts the bounce names: who wrote it, who answered, the recipient's domain."""
+    sender = (address_of(header(message, "From")) or "").rpartition("@")[2].lower()
+    reporter = [sender, (chosen.reporting_mta if chosen else None) or ""]
+    answering = [(chosen.remote_mta if chosen else None) or ""]
+    answering += [m.group(1).lower().rstrip(".") for m in _NAMED_HOST.finditer(notice[:20000])]
+    return Hosts(reporter=tuple(h for h in reporter if h),
+                 remote=tuple(dict.fromkeys(h for h in answering if h)),
+                 recipient=(recipient or "").rpartition("@")[2].lower())
 
 
 def _is_receipt(reports: list[RecipientReport]) -> bool:

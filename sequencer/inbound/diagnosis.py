@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sequencer.inbound.dsn import RecipientReport
 from sequencer.inbound.model import Kind
 from sequencer.inbound.notice import server_lines, smtp_command, smtp_reply_class
+from sequencer.inbound.providers import Hosts, provider_reason
 from sequencer.inbound.reasons import (
     enhanced_codes,
     kind_of,
@@ -38,6 +39,7 @@ class Evidence:
     status: str | None  # the enhanced status code
     report: RecipientReport | None = None  # the structured fields, when the bounce had them
     recipients: int = 1  # how many recipients the report covers
+    hosts: Hosts = field(default_factory=Hosts)  # who reported, who answered, whose address
     command: str | None = field(init=False)  # the SMTP command refused: RCPT, DATA, MAIL...
 
     def __post_init__(self) -> None:
@@ -54,6 +56,10 @@ def reason_for(evidence: Evidence) -> str:
     placed = _refusal_by_place(evidence, rule)
     if placed is not None:
         return placed
+    told = provider_reason(evidence.hosts, evidence.diagnostic,
+                           after_data=evidence.command == "DATA")
+    if told is not None:
+        return _safer_reading(told, evidence.notice)
     if rule == "userunknown.remote" and not (evidence.status or "").startswith("5."):
         rule = "userunknown"
     if rule == "userunknown" and not mailbox_is_gone(evidence):

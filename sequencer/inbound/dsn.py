@@ -38,6 +38,8 @@ class RecipientReport:
     diagnostic: str | None = None  # the remote server's words, type prefix removed
     diagnostic_type: str | None = None  # smtp, x-unix (a local delivery program), x-postfix...
     status_text: str | None = None  # the words some reporters put beside the Status code
+    remote_mta: str | None = None  # the host that answered (Remote-MTA), lower-case
+    reporting_mta: str | None = None  # the host that wrote the report (Reporting-MTA)
 
 
 def report_type(message: Message) -> str:
@@ -122,6 +124,7 @@ def _blocks(text: str) -> list[dict[str, str]]:
 
 def _reports(blocks: list[dict[str, str]]) -> list[RecipientReport]:
     reports = []
+    reporting = next((_host(b["reporting-mta"]) for b in blocks if "reporting-mta" in b), None)
     for block in blocks:
         if not ({"action", "status", "final-recipient", "diagnostic-code"} & block.keys()):
             continue
@@ -136,6 +139,8 @@ def _reports(blocks: list[dict[str, str]]) -> list[RecipientReport]:
             diagnostic=_diagnostic(block.get("diagnostic-code")),
             diagnostic_type=_diagnostic_type(block.get("diagnostic-code")),
             status_text=_STATUS.sub("", status).strip(" ()") or None,
+            remote_mta=_host(block.get("remote-mta")),
+            reporting_mta=_host(block.get("reporting-mta")) or reporting,
         ))
     return reports
 
@@ -146,6 +151,14 @@ def _address(value: str | None) -> str | None:
     _type, _, address = value.partition(";")
     address = (address or value).strip().strip("<>").strip()
     return address or None
+
+
+def _host(value: str | None) -> str | None:
+    """The host name in an MTA field (``dns; mx.example.net. (192.0.2.1)``), lower-case."""
+    _type, sep, rest = (value or "").partition(";")
+    words = (rest if sep else _type).split()
+    name = words[0].strip("[]().").lower() if words else ""
+    return name if "." in name and not name.replace(".", "").isdigit() else None
 
 
 def _status(value: str | None) -> str | None:

@@ -251,3 +251,91 @@ def test_reason_rules_prefer_the_specific_over_the_general() -> None:
                            "try again"]) == "networkerror"
     assert reason_in_text(["nothing useful here"]) is None
     assert kind_of("nonsense") is Kind.SOFT_BOUNCE
+
+
+# Services with their own message tables (sequencer/inbound/providers.py) -------------------
+
+GMAIL_NOTICE = """** Address not found **
+
+Your message wasn't delivered to {rcpt} because the address couldn't be found, or is
+unable to receive mail.
+
+The response was:
+
+{reply}
+"""
+
+
+def relayed(reply: str, *, rcpt: str, status: str = "5.0.0", action: str = "failed",
+            from_: str = "Mail Delivery Subsystem <mailer-daemon@googlemail.com>") -> bytes:
+    """A report that quotes the remote reply without naming the SMTP command."""
+    return dsn(recipient=rcpt, status=status, action=action, diagnostic=reply,
+               notice=GMAIL_NOTICE.format(rcpt=rcpt, reply=reply), from_=from_)
+
+
+def test_kddi_names_the_address_only_when_the_mailbox_does_not_exist() -> None:
+    rcpt = "someone@ezweb.ne.jp"
+    gone = classify(relayed(f"550 <{rcpt}>: User unknown", rcpt=rcpt))
+    assert (gone.kind, gone.reason) == (Kind.HARD_BOUNCE, "userunknown")
+    refused = classify(relayed("550 : User unknown", rcpt=rcpt))
+    assert (refused.kind, refused.reason) == (Kind.SOFT_BOUNCE, "filtered")
+    # Elsewhere, the same words with no SMTP command named stay unproven.
+    other = classify(relayed(f"550 <{PROSPECT}>: User unknown", rcpt=PROSPECT))
+    assert other.kind is Kind.SOFT_BOUNCE
+
+
+def test_outlook_com_mailbox_unavailable_means_no_such_mailbox() -> None:
+    reply = "550 Requested action not taken: mailbox unavailable (-2147467259:1234:-1)"
+    raw = relayed(reply, rcpt="someone@hotmail.com", status="5.5.0",
+                  from_="postmaster@hotmail.com")
+    assert classify(raw).kind is Kind.HARD_BOUNCE
+    # RFC 5321's generic 550 text from another server proves nothing about the address.
+    other = relayed(reply, rcpt=PROSPECT, status="5.5.0")
+    assert classify(other).kind is Kind.SOFT_BOUNCE
+
+
+def test_verizons_sms_gateway_no_such_user_is_a_dead_number() -> None:
+    body = ("Error: Invalid user address\n\nError message below:\n"
+            "550 - Requested action not taken: no such user here\n\nMessage details:\n"
+            "  Subject: Quick question\n  MAIL FROM: rep@mail.example.com\n"
+            "  RCPT TO: 2125550100@vtext.com\n")
+    raw = plain_notice(body=body, subject="Re: Quick question",
+                       from_="post_master@vtext.com")
+    verdict = classify(raw)
+    assert (verdict.kind, verdict.reason) == (Kind.HARD_BOUNCE, "userunknown")
+
+
+def test_messagelabs_no_such_user_is_an_unknown_recipient() -> None:
+    reply = f"550 {PROSPECT}... No such user"
+    raw = relayed(reply, rcpt=PROSPECT,
+                  from_="Mail Delivery System <MAILER-DAEMON@messagelabs.com>")
+    assert classify(raw).kind is Kind.HARD_BOUNCE
+    # The same reply said to the content (after DATA) is not believed.
+    after_data = postfix(reply, command="end of DATA", host="cluster.messagelabs.com")
+    assert classify(after_data).kind is Kind.SOFT_BOUNCE
+
+
+@pytest.mark.parametrize(("reply", "kind", "reason"), [
+    ("550 5.5.0 Adresse destinataire invalide. Invalid recipient. LPN007_416",
+     Kind.HARD_BOUNCE, "userunknown"),
+    ("421 4.2.0 Service refuse. Veuillez essayer plus tard. Service refused, please try "
+     "later. OFR005_505 [505]", Kind.SOFT_BOUNCE, "systemerror"),
+    ("550 5.5.0 Le compte du destinataire est bloque. The recipient account is blocked. "
+     "LPN007_426", Kind.SOFT_BOUNCE, "suspend"),
+    ("550 mwinf5c04 ME Adresse IP source bloquee pour incident de spam. OFR006_102",
+     Kind.BLOCKED, "blocked"),
+])
+def test_orange_and_la_poste_codes_name_the_reason(reply: str, kind: Kind, reason: str) -> None:
+    verdict = classify(postfix(reply, command="DATA", host="smtpz4.laposte.net"))
+    assert (verdict.kind, verdict.reason) == (kind, reason)
+
+
+def test_a_null_mx_is_permanent_even_under_a_temporary_code() -> None:
+    reply = ("DNS Error: 1234 DNS type 'mx' lookup of prospect.example responded with code "
+             "NOERROR The domain prospect.example doesn't receive email according to the "
+             "administrator: returned Null MX https://www.rfc-editor.org/info/rfc7505")
+    failed = classify(relayed(reply, rcpt=PROSPECT, status="4.0.0"))
+    assert (failed.kind, failed.reason) == (Kind.HARD_BOUNCE, "notaccept")
+    # A delay warning is still being tried: nothing is suppressed yet.
+    delayed = classify(relayed(reply, rcpt=PROSPECT, status="4.0.0", action="delayed"))
+    assert delayed.kind is Kind.SOFT_BOUNCE
