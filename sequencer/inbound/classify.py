@@ -73,7 +73,10 @@ def classify(raw: bytes, *, received: datetime | None = None) -> Classification:
     if _client_unsubscribe(message, subject):
         return replace(base, kind=Kind.UNSUBSCRIBE, reason="unsubscribe")
     if auto_reply_headers(message) or looks_like_auto_reply(subject, text):
-        back = return_date(text, received=_arrival_day(message, received))
+        day = _arrival_day(message, received)
+        # The subject often repeats the date ("Out of office until 14 March") when the
+        # body does not state it.
+        back = return_date(text, received=day) or return_date(subject, received=day)
         return replace(base, kind=Kind.AUTO_REPLY, reason="auto_reply", return_date=back)
     new_text = reply_text(text)
     if new_text and asks_to_unsubscribe(new_text):

@@ -47,6 +47,14 @@ def test_an_out_of_office_is_an_auto_reply_with_its_return_date() -> None:
     assert verdict.in_reply_to == OUR_ID
 
 
+def test_an_out_of_office_that_dates_only_its_subject_takes_the_date_from_it() -> None:
+    raw = person(body="Thank you for your message. I have limited access to e-mail.",
+                 subject="Out of office until Friday 14 March 2025",
+                 extra={"Auto-Submitted": "auto-replied"})
+    verdict = classify(raw, received=ARRIVED)
+    assert (verdict.kind, verdict.return_date) == (Kind.AUTO_REPLY, date(2025, 3, 15))
+
+
 def test_a_dsn_marked_auto_replied_is_a_bounce_not_an_auto_reply() -> None:
     raw = dsn(status="5.1.1", diagnostic="550 5.1.1 <dana@prospect.example>: User unknown",
               notice="Delivery to the following recipient failed permanently.",
