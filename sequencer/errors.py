@@ -98,6 +98,11 @@ class PermanentSendError(DeliveryError):
     """The provider refused the message for good; ``str()`` is its reason."""
 
 
+class MailboxRefusedError(PermanentSendError):
+    """The provider refused the sender, not this message: wrong credentials, a suspended
+    account, an unverified sender. The mailbox is paused; its steps wait, none fails."""
+
+
 class HeaderInjectionError(DeliveryError):
     """A header value would have injected a header: refused before anything is sent."""
 

@@ -46,6 +46,7 @@ from sequencer.delivery.model import OutboundEmail, UncertainSendError
 from sequencer.errors import (
     DeliveryError,
     HeaderInjectionError,
+    MailboxRefusedError,
     PermanentSendError,
     TransientSendError,
 )
@@ -134,6 +135,8 @@ class ApiClient:
             if retry_after is None:
                 retry_after = retry_after_seconds(response.headers, now=self.clock.now())
             return TransientSendError(message, retry_after=retry_after)
+        if status in (401, 403):  # the key or the account, whatever the message
+            return MailboxRefusedError(message)
         return PermanentSendError(message)
 
     def say(self, text: str) -> str:

@@ -34,7 +34,12 @@ from sequencer.delivery.http_api import (
     short,
 )
 from sequencer.delivery.model import OutboundEmail, SendResult, UncertainSendError
-from sequencer.errors import DeliveryError, PermanentSendError, TransientSendError
+from sequencer.errors import (
+    DeliveryError,
+    MailboxRefusedError,
+    PermanentSendError,
+    TransientSendError,
+)
 
 DEFAULT_BASE_URL = "https://api.postmarkapp.com"
 DEFAULT_STREAM = "outbound"
@@ -58,6 +63,8 @@ ERROR_CODES = {
 }
 #: The codes that pass: nothing is wrong with the message or the account.
 TRANSIENT_ERROR_CODES = frozenset({100, 429})
+# The server token, the sender signature or the account: the mailbox, not the message.
+ACCOUNT_ERROR_CODES = frozenset({10, 400, 401, 405, 412, 413})
 METADATA_VALUE_LIMIT = 80  # characters; Postmark refuses longer metadata values
 _PLAIN_PHRASE = re.compile(r"[\w!#$%&'*+/=?^`{|}~ -]+")  # no need to quote it
 
@@ -122,6 +129,8 @@ class PostmarkTransport:
         if code in TRANSIENT_ERROR_CODES:
             return TransientSendError(message, retry_after=retry_after_seconds(
                 response.headers, now=self._api.clock.now()))
+        if code in ACCOUNT_ERROR_CODES:
+            return MailboxRefusedError(message)
         return PermanentSendError(message)
 
 

@@ -17,7 +17,12 @@ from collections.abc import Callable
 from sequencer.delivery.dkim import DkimKey
 from sequencer.delivery.mime import build_mime
 from sequencer.delivery.model import OutboundEmail, SendResult, UncertainSendError
-from sequencer.errors import DeliveryError, PermanentSendError, TransientSendError
+from sequencer.errors import (
+    DeliveryError,
+    MailboxRefusedError,
+    PermanentSendError,
+    TransientSendError,
+)
 from sequencer.inbound.verp import verp_address
 
 _LINE_START_DOT = re.compile(rb"(?m)^\.")
@@ -163,7 +168,10 @@ class SmtpTransport:
                 smtp.login(self._username, self._password or "")
         # Order matters: every smtplib exception is an OSError.
         except smtplib.SMTPResponseException as exc:
-            raise _reply_error(exc.smtp_code, exc.smtp_error, stage) from exc
+            error = _reply_error(exc.smtp_code, exc.smtp_error, stage)
+            if stage == "AUTH" and isinstance(error, PermanentSendError):
+                raise MailboxRefusedError(str(error)) from exc  # the login, not the message
+            raise error from exc
         except smtplib.SMTPServerDisconnected as exc:
             raise TransientSendError(f"{self!r}: connection lost at {stage}: {exc}") from exc
         except smtplib.SMTPException as exc:  # no AUTH offered, no usable mechanism

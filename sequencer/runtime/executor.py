@@ -57,6 +57,7 @@ from sequencer.store.upsert import suppress
 RETRY_AFTER = timedelta(minutes=10)  # the first retry after a temporary failure...
 MAX_RETRY_AFTER = timedelta(days=1)  # ...doubling up to this
 MAX_SEND_ATTEMPTS = 12  # then the step is held for a person: the provider keeps failing
+MAILBOX_PAUSED_RECHECK = timedelta(hours=1)  # a paused mailbox's steps look again this often
 # A refusal at send time that means the address is dead (RFC 3463; Postmark's 406 is an
 # address it has deactivated after hard bounces or a complaint).
 HARD_BOUNCE_CODES = ("5.1.1", "5.1.2", "5.1.10", "5.1.6", "ErrorCode 406")
@@ -205,7 +206,7 @@ def _mailbox_room(session: Session, mailbox: Mailbox, now: datetime) -> datetime
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(Mailbox.id).where(Mailbox.id == mailbox.id).with_for_update())
     if mailbox.paused:
-        return now + timedelta(hours=1)
+        return now + MAILBOX_PAUSED_RECHECK
     if sent_today(session, mailbox, now, in_flight=True) >= mailbox.daily_cap:
         return mailbox_day_start(mailbox.timezone, now) + timedelta(days=1)
     if mailbox.min_spacing_seconds:
@@ -288,6 +289,12 @@ def _record_failure(app: App, prepared: Prepared, kind: str, error: str,
                                now=now, calendar=app.calendar)
             apply(session, row, decision, now=now)
             return "held"
+        if kind == "mailbox":  # the sender cannot send at all: pause it, the step waits
+            mailbox = session.get(Mailbox, row.mailbox_id, with_for_update=True)
+            if mailbox is not None:
+                mailbox.paused = True
+                mailbox.pause_reason = f"the provider refused this sender: {error}"[:200]
+            kind, wait = "retry", MAILBOX_PAUSED_RECHECK.total_seconds()
         if kind == "retry" and prepared.attempt >= MAX_SEND_ATTEMPTS:
             kind = "failed"
             error = f"still failing after {prepared.attempt} attempts: {error}"

@@ -15,7 +15,12 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import Connection, bindparam, text, update
 
 from sequencer.delivery import UncertainSendError
-from sequencer.errors import HeaderInjectionError, PermanentSendError, TransientSendError
+from sequencer.errors import (
+    HeaderInjectionError,
+    MailboxRefusedError,
+    PermanentSendError,
+    TransientSendError,
+)
 from sequencer.runtime.compose import Prepared
 from sequencer.runtime.transports import transport_for
 from sequencer.services.app import App
@@ -23,7 +28,7 @@ from sequencer.store.models import Message, StepRun
 
 SEND_LOCK = threading.Lock()
 
-# (what to record: held|uncertain|retry|failed, the error, seconds the provider asked to wait)
+# (what to record: held|uncertain|retry|mailbox|failed, the error, seconds to wait)
 Failure = tuple[str, str, float | None]
 
 
@@ -126,6 +131,8 @@ def send_all(app: App, prepared: Sequence[Prepared],
                 failure = ("uncertain", str(exc), None)
             except TransientSendError as exc:
                 failure = ("retry", str(exc), exc.retry_after)
+            except MailboxRefusedError as exc:  # the sender's login or account
+                failure = ("mailbox", str(exc), None)
             except PermanentSendError as exc:
                 failure = ("failed", str(exc), None)
             except BaseException as exc:  # a time limit, a bug: the message may have left

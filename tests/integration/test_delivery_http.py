@@ -30,6 +30,7 @@ from sequencer.errors import (
     DeliveryError,
     HeaderInjectionError,
     InputError,
+    MailboxRefusedError,
     PermanentSendError,
     TransientSendError,
 )
@@ -269,8 +270,23 @@ def test_sendgrid_400_is_permanent_with_every_reason_it_gave() -> None:
 def test_sendgrid_other_4xx_are_permanent(status: int) -> None:
     api = FakeApi([httpx.Response(status, json={"errors": [{"message": "refused"}]})])
 
-    with pytest.raises(PermanentSendError, match=f"HTTP {status}: refused"):
+    with pytest.raises(PermanentSendError, match=f"HTTP {status}: refused") as caught:
         sendgrid(api).send(outbound())
+
+    # A bad key or a suspended account is the mailbox's problem, not this message's.
+    assert isinstance(caught.value, MailboxRefusedError) == (status in (401, 403))
+
+
+@pytest.mark.parametrize(("code", "account"), [(10, True), (401, True), (412, True),
+                                               (300, False), (406, False)])
+def test_postmark_account_codes_refuse_the_mailbox_not_the_message(code: int,
+                                                                  account: bool) -> None:
+    api = FakeApi([httpx.Response(422, json={"ErrorCode": code, "Message": "no"})])
+
+    with pytest.raises(PermanentSendError) as caught:
+        postmark(api).send(outbound())
+
+    assert isinstance(caught.value, MailboxRefusedError) == account
 
 
 def test_408_is_transient() -> None:

@@ -19,9 +19,11 @@ from sqlalchemy import select
 
 from sequencer.runtime.embedded import next_wake, run_once
 from sequencer.runtime.executor import MAX_RETRY_AFTER, RETRY_AFTER, retry_delay
+from sequencer.runtime.transports import close_all
 from sequencer.services.enroll import enroll_csv
-from sequencer.services.mailboxes import add_mailbox
-from sequencer.store.models import Enrollment, Message, StepRun
+from sequencer.services.explain import explain
+from sequencer.services.mailboxes import add_mailbox, set_mailbox_paused
+from sequencer.store.models import Enrollment, Mailbox, Message, StepRun
 from tests.integration.helpers import COLD, make_app, write_csv
 from tests.integration.smtp_sink import FreePortController
 
@@ -92,3 +94,60 @@ def test_the_retry_delay_doubles_honours_retry_after_and_is_capped() -> None:
     assert retry_delay(1, asked=3600) == timedelta(hours=1)
     assert retry_delay(30) == MAX_RETRY_AFTER
     assert retry_delay(1, asked=10 * 86400) == MAX_RETRY_AFTER
+
+
+class Guarded(Refusing):
+    """Accepts mail only after AUTH with the right password (no TLS: loopback test)."""
+
+    def __init__(self) -> None:
+        super().__init__(refusals=0)
+
+    @staticmethod
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
+                      auth_data: Any) -> Any:
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"right"
+        return AuthResult(success=ok, handled=False)
+
+
+def test_a_refused_login_pauses_the_mailbox_and_its_steps_wait_instead_of_failing(
+        database_url: str, tmp_path: Path) -> None:
+    server = Guarded()
+    controller = FreePortController(server, hostname="127.0.0.1", port=0,
+                                    authenticator=server.authenticator,
+                                    auth_require_tls=False)
+    controller.start()
+    app, clock = make_app(database_url)
+    url = f"smtp://ana:{{}}@127.0.0.1:{controller.port}?timeout=5&starttls=no"
+    add_mailbox(app, "ana@sender.example", transport=url.format("wrong"), daily_cap=100)
+    enroll_csv(app, COLD, write_csv(tmp_path / "p.csv", "email,first_name,timezone,country",
+                                    "ann@acme.example,Ann,America/New_York,US"),
+               mailbox="ana@sender.example")
+    try:
+        wake = next_wake(app)
+        assert wake is not None
+        clock.set(wake)
+        run_once(app)
+        with app.sessions() as session:
+            mailbox = session.scalars(select(Mailbox)).one()
+            run = session.scalars(select(StepRun)).one()
+            enrollment = session.scalars(select(Enrollment)).one()
+        assert mailbox.paused and "535" in (mailbox.pause_reason or "")
+        assert (run.state, enrollment.status) == ("deferred", "active")  # waiting, not failed
+        assert "paused" in " ".join(str(e) for e in explain(app, "ann@acme.example"))
+
+        add_mailbox(app, "ana@sender.example", transport=url.format("right"), daily_cap=100)
+        set_mailbox_paused(app, "ana@sender.example", paused=False, reason=None)
+        for _ in range(3):
+            if server.accepted:
+                break
+            wake = next_wake(app)
+            assert wake is not None
+            clock.set(max(wake, clock.now()))
+            run_once(app)
+        assert len(server.accepted) == 1
+    finally:
+        close_all()
+        controller.stop()
+        app.close()
