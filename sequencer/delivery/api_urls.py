@@ -16,7 +16,6 @@ the URL by mistake is never echoed.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -27,6 +26,7 @@ from sequencer.delivery.postmark import DEFAULT_BASE_URL as POSTMARK_URL
 from sequencer.delivery.postmark import DEFAULT_STREAM, PostmarkTransport
 from sequencer.delivery.sendgrid import DEFAULT_BASE_URL as SENDGRID_URL
 from sequencer.delivery.sendgrid import SendGridTransport
+from sequencer.urloptions import positive_number, query_options
 
 API_SCHEMES = frozenset({"sendgrid", "postmark"})
 _OPTIONS = {
@@ -101,31 +101,12 @@ def api_transport_from_url(url: str, environ: Mapping[str, str] | None = None
 
 
 def _options(parts: SplitResult, scheme: str, where: str) -> dict[str, str]:
-    """The query as single values, refusing unknown or repeated keys (typos fail loudly)."""
-    try:
-        query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-    except ValueError:
-        raise ValueError(f"{where!r}: malformed query") from None
-    unknown = set(query) - _OPTIONS[scheme]
-    if unknown:
-        raise ValueError(f"{where!r}: unknown option(s) {', '.join(sorted(unknown))}; "
-                         f"{scheme}:// takes {', '.join(sorted(_OPTIONS[scheme]))} (the "
-                         "secret itself never goes in the URL: name its variable)")
-    repeated = sorted(key for key, values in query.items() if len(values) > 1)
-    if repeated:
-        raise ValueError(f"{where!r}: option(s) given twice: {', '.join(repeated)}")
-    return {key: values[0] for key, values in query.items()}
+    return query_options(parts, _OPTIONS[scheme], where=where, scheme=scheme,
+                         hint=" (the secret itself never goes in the URL: name its variable)")
 
 
 def _seconds(where: str, value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise ValueError(f"{where!r}: timeout must be a positive number of seconds, "
-                         f"not {value!r}")
-    return seconds
+    return positive_number(where, "timeout", value, unit=" of seconds")
 
 
 def _shown(parts: SplitResult, scheme: str) -> str:

@@ -26,22 +26,21 @@ enough to call per thread. Error messages never repeat the password.
 
 from __future__ import annotations
 
-import math
 import ssl
-from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from sequencer.delivery.api_urls import API_SCHEMES, api_transport_from_url
 from sequencer.delivery.dkim import DkimKey
 from sequencer.delivery.model import Transport
 from sequencer.delivery.outbox import FileOutbox
 from sequencer.delivery.smtp import SmtpTransport
+from sequencer.urloptions import positive_number, query_options, redacted, yes_no
 
 _DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 _DKIM_OPTIONS = {"dkim_key", "dkim_selector"}
 _OPTIONS = {"smtp": {"starttls", "timeout", "helo", "cafile", "verp", *_DKIM_OPTIONS},
             "smtps": {"timeout", "helo", "cafile", "verp", *_DKIM_OPTIONS},
             "file": {"fsync", *_DKIM_OPTIONS}}
-_BOOLEANS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 
 
 def transport_from_url(url: str) -> Transport:
@@ -57,7 +56,7 @@ def transport_from_url(url: str) -> Transport:
     if scheme in API_SCHEMES:
         return api_transport_from_url(url)
     if scheme not in _OPTIONS:
-        raise ValueError(f"unsupported transport URL {_redacted(parts)!r}: expected "
+        raise ValueError(f"unsupported transport URL {redacted(parts)!r}: expected "
                          "smtp://host:port, smtps://host:port, file:///folder, "
                          "sendgrid:// or postmark://")
     options = _options(parts, scheme)
@@ -67,7 +66,7 @@ def transport_from_url(url: str) -> Transport:
 
 
 def _smtp(parts: SplitResult, scheme: str, options: dict[str, str]) -> SmtpTransport:
-    where = _redacted(parts)
+    where = redacted(parts)
     try:
         port = parts.port or _DEFAULT_PORTS[scheme]
     except ValueError as exc:
@@ -105,7 +104,7 @@ def _ssl_context(where: str, cafile: str | None) -> ssl.SSLContext | None:
 
 
 def _file_outbox(parts: SplitResult, options: dict[str, str]) -> FileOutbox:
-    where = _redacted(parts)
+    where = redacted(parts)
     if parts.netloc not in ("", "localhost"):
         raise ValueError(f"{where!r}: use file:///absolute/folder (three slashes)")
     if not parts.path or parts.path == "/":
@@ -129,44 +128,13 @@ def _dkim(where: str, options: dict[str, str]) -> DkimKey | None:
 
 
 def _options(parts: SplitResult, scheme: str) -> dict[str, str]:
-    """The query as single values, refusing unknown or repeated keys (typos fail loudly)."""
-    where = _redacted(parts)
-    try:
-        query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-    except ValueError as exc:
-        raise ValueError(f"{where!r}: malformed query ({exc})") from exc
-    unknown = set(query) - _OPTIONS[scheme]
-    if unknown:
-        raise ValueError(f"{where!r}: unknown option(s) {', '.join(sorted(unknown))}; "
-                         f"{scheme}:// takes {', '.join(sorted(_OPTIONS[scheme]))}")
-    repeated = sorted(key for key, values in query.items() if len(values) > 1)
-    if repeated:
-        raise ValueError(f"{where!r}: option(s) given twice: {', '.join(repeated)}")
-    return {key: values[0] for key, values in query.items()}
+    return query_options(parts, _OPTIONS[scheme], where=redacted(parts), scheme=scheme)
 
 
 def _boolean(where: str, key: str, value: str) -> bool:
-    try:
-        return _BOOLEANS[value.lower()]
-    except KeyError:
-        raise ValueError(f"{where!r}: {key} must be yes or no, not {value!r}") from None
+    return yes_no(where, key, value)
 
 
 def _timeout(where: str, value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise ValueError(f"{where!r}: timeout must be a positive number of seconds, "
-                         f"not {value!r}")
-    return seconds
+    return positive_number(where, "timeout", value, unit=" of seconds")
 
-
-def _redacted(parts: SplitResult) -> str:
-    """The URL with any password replaced by ``***``."""
-    if parts.password is None:
-        return parts.geturl()
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return parts._replace(netloc=f"{user}:***@{netloc}").geturl()

@@ -18,18 +18,17 @@ opens nothing; every error shows the URL without its password.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import SplitResult, parse_qs, quote, unquote, urlsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 from sequencer.errors import InputError
+from sequencer.urloptions import positive_number, query_options, redacted, yes_no
 
 _DEFAULT_PORTS = {"imap": 143, "imaps": 993}
 _COMMON_OPTIONS = {"password_env", "mark_seen", "batch", "timeout"}
 _OPTIONS = {"imap": _COMMON_OPTIONS | {"starttls"}, "imaps": _COMMON_OPTIONS}
-_BOOLEANS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +63,7 @@ def mailbox_from_url(url: str, *, environ: Mapping[str, str] | None = None) -> M
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    where = _redacted(parts)
+    where = redacted(parts)
     if scheme not in _OPTIONS:
         raise InputError(f"unsupported mailbox URL {where!r}: expected "
                          "imap://user:password@host:port/FOLDER or imaps://...")
@@ -106,36 +105,15 @@ def _password(parts: SplitResult, where: str, options: dict[str, str],
 
 
 def _options(parts: SplitResult, where: str, scheme: str) -> dict[str, str]:
-    """The query as single values, refusing unknown or repeated keys (typos fail loudly)."""
-    try:
-        query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-    except ValueError as exc:
-        raise InputError(f"{where!r}: malformed query ({exc})") from exc
-    unknown = set(query) - _OPTIONS[scheme]
-    if unknown:
-        raise InputError(f"{where!r}: unknown option(s) {', '.join(sorted(unknown))}; "
-                         f"{scheme}:// takes {', '.join(sorted(_OPTIONS[scheme]))}")
-    repeated = sorted(key for key, values in query.items() if len(values) > 1)
-    if repeated:
-        raise InputError(f"{where!r}: option(s) given twice: {', '.join(repeated)}")
-    return {key: values[0] for key, values in query.items()}
+    return query_options(parts, _OPTIONS[scheme], where=where, scheme=scheme, error=InputError)
 
 
 def _boolean(where: str, key: str, value: str) -> bool:
-    try:
-        return _BOOLEANS[value.lower()]
-    except KeyError:
-        raise InputError(f"{where!r}: {key} must be yes or no, not {value!r}") from None
+    return yes_no(where, key, value, error=InputError)
 
 
 def _positive(where: str, key: str, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if not (math.isfinite(number) and number > 0):
-        raise InputError(f"{where!r}: {key} must be a positive number, not {value!r}")
-    return number
+    return positive_number(where, key, value, error=InputError)
 
 
 def _count(where: str, key: str, value: str) -> int:
@@ -143,10 +121,3 @@ def _count(where: str, key: str, value: str) -> int:
         raise InputError(f"{where!r}: {key} must be a whole number above 0, not {value!r}")
     return int(value)
 
-
-def _redacted(parts: SplitResult) -> str:
-    """The URL with any password replaced by ``***``."""
-    if parts.password is None:
-        return parts.geturl()
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    return parts._replace(netloc=f"{parts.username or ''}:***@{netloc}").geturl()
