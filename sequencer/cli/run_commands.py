@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -15,8 +18,14 @@ from sequencer.engine import events as ev
 from sequencer.errors import InputError
 from sequencer.runtime.embedded import serve
 from sequencer.runtime.transports import close_all
-from sequencer.services.actions import act_on, complete_task, list_tasks
-from sequencer.services.app import bootstrap
+from sequencer.services.actions import (
+    act_on,
+    complete_task,
+    list_tasks,
+    record_meeting,
+    record_stage,
+)
+from sequencer.services.app import App, bootstrap
 
 
 @click.command("run")
@@ -173,13 +182,49 @@ def record_group() -> None:
 @record_group.command("stage")
 @click.argument("email")
 @click.argument("stage")
-def record_stage(email: str, stage: str) -> None:
-    """The prospect reached STAGE: exits or branches as each sequence says."""
-    _act(email, ev.StageChanged(stage), None, "stage_changed")
+@click.option("--value", type=click.FloatRange(min=0), help="The deal's value, e.g. 12000.")
+@click.option("--currency", help="The value's currency (default: the lifecycle's, USD).")
+@click.option("--at", "at", help="When it happened (ISO 8601; UTC unless an offset is given).")
+def record_stage_command(email: str, stage: str, value: float | None, currency: str | None,
+                         at: str | None) -> None:
+    """The prospect reached STAGE (a lifecycle stage): exits or branches as each sequence says."""
+    with _recording() as app:
+        done = record_stage(app, email, stage, at=_instant(at), currency=currency,
+                            value=value)
+    click.echo(f"{email}: {done.from_stage or '(no stage)'} -> {done.stage}")
+    for name, status in done.enrollments:
+        click.echo(f"{email} in {name}: {status}")
 
 
 @record_group.command("meeting")
 @click.argument("email")
-def record_meeting(email: str) -> None:
+@click.option("--at", "at", help="When it was booked (ISO 8601; UTC unless an offset is given).")
+def record_meeting_command(email: str, at: str | None) -> None:
     """A meeting was booked with the prospect."""
-    _act(email, ev.MeetingBooked(), None, "meeting_booked")
+    with _recording() as app:
+        done = record_meeting(app, email, at=_instant(at))
+    click.echo(f"{email}: meeting booked")
+    for name, status in done.enrollments:
+        click.echo(f"{email} in {name}: {status}")
+
+
+@contextmanager
+def _recording() -> Iterator[App]:
+    app = bootstrap()
+    try:
+        yield app
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        app.close()
+
+
+def _instant(text: str | None) -> datetime | None:
+    """An ISO 8601 instant from the command line; without an offset it is UTC."""
+    if text is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 time", param_hint="--at") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

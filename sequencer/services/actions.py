@@ -2,6 +2,11 @@
 
 Each action takes the enrollment's row lock and goes through the engine, like
 the executor does, so a rep's click and a send in flight cannot both win.
+
+A stage change or a meeting is a fact about the prospect, not about one enrollment:
+it is told to every enrollment of theirs, and stored once, as an event tied to the
+enrollment that was running at the time it happened (the funnel credits that one's
+sequence; see docs/funnel.md).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from sequencer.definition.model import TASK_OUTCOMES, StepType
 from sequencer.engine import events as ev
 from sequencer.engine.advance import advance
 from sequencer.errors import EngineError, InputError
+from sequencer.reporting.lifecycle import Lifecycle, load_lifecycle
 from sequencer.runtime.effects import apply
 from sequencer.runtime.executor import lock_enrollment
 from sequencer.services.app import App
@@ -119,6 +125,122 @@ def act_on(app: App, email: str, event: ev.Event, *, sequence: str | None = None
         _record(session, f"{kind}:{type(event).__name__}:{uuid.uuid4().hex}", kind, rows[0],
                 now, {"event": type(event).__name__, "prospect": email})
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What recording a stage change or a meeting did."""
+
+    stage: str | None  # the prospect's stage now
+    from_stage: str | None  # before the change (stage changes only)
+    enrollments: list[tuple[str, str]]  # (sequence, status after) of each enrollment told
+
+
+def record_stage(app: App, email: str, stage: str, *, value: float | None = None,
+                 currency: str | None = None, at: datetime | None = None,
+                 lifecycle: Lifecycle | None = None) -> Recorded:
+    """The prospect reached ``stage`` (at ``at``, default now), with a deal value if given.
+
+    The stage name is checked against the lifecycle (``None``: the one configured for
+    the working directory) and stored in its configured spelling; the prospect's
+    ``stage`` becomes it unless a later change is already recorded (a back-dated entry).
+
+    Raises:
+        InputError: unknown prospect or stage, a negative value, a naive or future ``at``.
+    """
+    lifecycle = lifecycle or load_lifecycle()
+    stage = lifecycle.resolve(stage)
+    if value is not None and value < 0:
+        raise InputError(f"a deal value cannot be negative ({value})")
+    now = app.clock.now()
+    when = _when(at, now)
+    with app.sessions.begin() as session:
+        prospect = _locked_prospect(session, email)
+        before, later = _stages_around(session, prospect, when)
+        told = _tell_all(session, app, prospect, ev.StageChanged(stage), now)
+        if later is None:
+            prospect.stage = stage
+        payload: dict[str, object] = {
+            "event": "StageChanged", "prospect": prospect.email, "stage": stage,
+            "from_stage": before, "value": value,
+            "currency": None if value is None else (currency or lifecycle.currency).upper()}
+        _record_fact(session, "stage_changed", prospect, when, now, payload)
+        return Recorded(prospect.stage, before, told)
+
+
+def record_meeting(app: App, email: str, *, at: datetime | None = None) -> Recorded:
+    """A meeting was booked with the prospect (at ``at``, default now).
+
+    Raises:
+        InputError: unknown prospect, a naive or future ``at``.
+    """
+    now = app.clock.now()
+    when = _when(at, now)
+    with app.sessions.begin() as session:
+        prospect = _locked_prospect(session, email)
+        told = _tell_all(session, app, prospect, ev.MeetingBooked(), now)
+        _record_fact(session, "meeting_booked", prospect, when, now,
+                     {"event": "MeetingBooked", "prospect": prospect.email})
+        return Recorded(prospect.stage, None, told)
+
+
+def _when(at: datetime | None, now: datetime) -> datetime:
+    if at is None:
+        return now
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InputError(f"{at.isoformat()} has no time zone (add Z or an offset like +02:00)")
+    if at > now:
+        raise InputError(f"{at.isoformat()} is in the future: record what has happened")
+    return at
+
+
+def _locked_prospect(session: Session, email: str) -> Prospect:
+    query = select(Prospect).where(Prospect.email_key == email.strip().lower())
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()  # two changes at once cannot both read one 'before'
+    prospect = session.scalars(query).one_or_none()
+    if prospect is None:
+        raise InputError(f"no prospect {email}")
+    return prospect
+
+
+def _stages_around(session: Session, prospect: Prospect, when: datetime
+                   ) -> tuple[str | None, datetime | None]:
+    """The stage the prospect was in at ``when``, and the time of a later change if any."""
+    changes = session.execute(select(Event.occurred_at, Event.payload).where(
+        Event.prospect_id == prospect.id, Event.kind == "stage_changed")
+        .order_by(Event.occurred_at, Event.id)).all()
+    earlier = [payload.get("stage") for at, payload in changes if at <= when]
+    later = next((at for at, _ in changes if at > when), None)
+    if earlier:
+        return earlier[-1], later
+    return (prospect.stage if later is None else None), later
+
+
+def _tell_all(session: Session, app: App, prospect: Prospect, event: ev.Event, now: datetime
+              ) -> list[tuple[str, str]]:
+    out = []
+    for found in enrollments_of(session, prospect.email):
+        row = lock_enrollment(session, found.id)
+        definition = definition_of(session, app, row.sequence_version_id)
+        decision = advance(definition, read_state(row), event, now=now, calendar=app.calendar)
+        apply(session, row, decision, now=now)
+        out.append((row.sequence_name, decision.state.status.value))
+    return out
+
+
+def _record_fact(session: Session, kind: str, prospect: Prospect, when: datetime,
+                 now: datetime, payload: dict[str, object]) -> None:
+    """Store the fact once, tied to the enrollment running when it happened (the latest
+    started by then, else the first one)."""
+    rows = session.scalars(select(Enrollment).where(Enrollment.prospect_id == prospect.id)
+                           .order_by(Enrollment.started_at, Enrollment.id)).all()
+    running = [r for r in rows if r.started_at <= when]
+    row = running[-1] if running else (rows[0] if rows else None)
+    payload = {**payload, **({"recorded_at": now.isoformat()} if when != now else {})}
+    session.add(Event(kind=kind, source_key=f"{kind}:{uuid.uuid4().hex}",
+                      prospect_id=prospect.id, enrollment_id=row.id if row else None,
+                      occurred_at=when, payload=payload))
 
 
 def _record(session: Session, key: str, kind: str, row: Enrollment, now: datetime,
