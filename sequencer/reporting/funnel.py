@@ -1,0 +1,356 @@
+"""The sales funnel: from calls and replies to meetings, qualified pipeline and customers.
+
+:func:`funnel` reads the store once (:func:`load_facts`) and hands plain rows to the
+pure :func:`compute`. The figures and the credit rules are stated in docs/funnel.md:
+
+- dial connect rate: calls connected / calls made (call tasks done, any outcome but
+  skipped), each call credited to its enrollment;
+- positive reply rate: prospects with a reply marked positive / prospects delivered
+  at least one email, each reply credited to its enrollment;
+- meeting conversion, sales acceptance and close rate follow one prospect's journey
+  (first conversation → meeting → qualified stage → opportunity → won), credited as a
+  whole to one sequence: the one running when the journey began.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sequencer.reporting.lifecycle import Lifecycle, StageChange, load_lifecycle, velocity
+from sequencer.reporting.rules import POSITIVE, Rules, load_rules
+from sequencer.reporting.stats import Rate
+from sequencer.services.app import App
+from sequencer.store.models import Enrollment, Event, Message, Prospect, Task
+
+By = Literal["sequence", "source"]
+NO_SOURCE = "(no source)"
+FUNNEL_KINDS = ("reply", "meeting_booked", "stage_changed")
+UNDELIVERED = ("bounced", "soft_bounced", "blocked", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """An enrollment, as the funnel sees it."""
+
+    prospect_id: int
+    sequence: str
+    started_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A dated fact about a prospect: a call made, an email delivered, a reply, a meeting,
+    a stage change."""
+
+    kind: str  # call, delivered, reply, meeting_booked, stage_changed
+    prospect_id: int
+    enrollment_id: int | None
+    at: datetime
+    outcome: str | None = None  # call: its outcome
+    positive: bool = False  # reply: marked positive
+    stage: str | None = None  # stage change: the stage entered
+    value: float | None = None  # stage change: the deal's value, if given
+    currency: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    runs: dict[int, Run]  # by enrollment id
+    sources: dict[int, str]  # by prospect id
+    stages: dict[int, str | None]  # by prospect id: the stage now
+    facts: list[Fact] = field(default_factory=list)
+
+
+# -- the edge: reading the store ---------------------------------------------------
+def funnel(app: App, *, sequence: str | None = None, by: By = "sequence",
+           since: datetime | None = None, lifecycle: Lifecycle | None = None,
+           rules: Rules | None = None) -> dict[str, Any]:
+    """The funnel figures by sequence or by prospect source, as plain data (see
+    :func:`compute` for the shape). ``lifecycle`` and ``rules`` default to the ones
+    configured for the working directory."""
+    lifecycle = lifecycle or load_lifecycle()
+    rules = rules or load_rules()
+    with app.sessions() as session:
+        facts = load_facts(session, lifecycle, rules, since=since)
+    return compute(facts, lifecycle, by=by, sequence=sequence, since=since)
+
+
+def load_facts(session: Session, lifecycle: Lifecycle, rules: Rules, *,
+               since: datetime | None = None) -> Facts:
+    """Everything the funnel counts, as plain rows (facts before ``since`` left out)."""
+    runs = {i: Run(p, s, t) for i, p, s, t in session.execute(select(
+        Enrollment.id, Enrollment.prospect_id, Enrollment.sequence_name, Enrollment.started_at))}
+    sources: dict[int, str] = {}
+    stages: dict[int, str | None] = {}
+    enrolled = select(Enrollment.prospect_id)
+    for pid, custom, stage in session.execute(select(
+            Prospect.id, Prospect.custom, Prospect.stage).where(Prospect.id.in_(enrolled))):
+        sources[pid] = str((custom or {}).get(lifecycle.source_field) or NO_SOURCE)
+        stages[pid] = stage
+    facts = [*_calls(session, since), *_deliveries(session, since), *_events(session, rules, since)]
+    return Facts(runs, sources, stages, facts)
+
+
+def _calls(session: Session, since: datetime | None) -> Iterable[Fact]:
+    query = (select(Enrollment.prospect_id, Task.enrollment_id, Task.outcome, Task.completed_at)
+             .join(Enrollment, Enrollment.id == Task.enrollment_id)
+             .where(Task.kind == "call", Task.state == "done", Task.outcome != "skipped",
+                    Task.completed_at.is_not(None)))
+    if since is not None:
+        query = query.where(Task.completed_at >= since)
+    for pid, eid, outcome, at in session.execute(query):
+        if at is not None:  # the query says so; the type of the column cannot
+            yield Fact("call", pid, eid, at, outcome=outcome)
+
+
+def _deliveries(session: Session, since: datetime | None) -> Iterable[Fact]:
+    """The first email delivered to each enrollment (sent, not bounced)."""
+    query = (select(Enrollment.prospect_id, Message.enrollment_id, func.min(Message.sent_at))
+             .join(Enrollment, Enrollment.id == Message.enrollment_id)
+             .where(Message.sent_at.is_not(None), Message.status.not_in(UNDELIVERED))
+             .group_by(Enrollment.prospect_id, Message.enrollment_id))
+    if since is not None:
+        query = query.where(Message.sent_at >= since)
+    for pid, eid, at in session.execute(query):
+        if at is not None:
+            yield Fact("delivered", pid, eid, at)
+
+
+def _events(session: Session, rules: Rules, since: datetime | None) -> Iterable[Fact]:
+    query = (select(Event.kind, Event.prospect_id, Event.enrollment_id, Event.occurred_at,
+                    Event.payload)
+             .where(Event.kind.in_(FUNNEL_KINDS), Event.prospect_id.is_not(None))
+             .order_by(Event.occurred_at, Event.id))
+    if since is not None:
+        query = query.where(Event.occurred_at >= since)
+    for kind, pid, eid, at, payload in session.execute(query):
+        payload = payload or {}
+        if kind == "stage_changed" and not payload.get("stage"):
+            continue  # recorded before stage changes carried their stage: nothing to place
+        value = payload.get("value")
+        yield Fact(kind, pid, eid, at, positive=kind == "reply" and _positive(payload, rules),
+                   stage=payload.get("stage"),
+                   value=float(value) if isinstance(value, int | float) else None,
+                   currency=payload.get("currency"))
+
+
+def _positive(payload: dict[str, Any], rules: Rules) -> bool:
+    """A rep's mark wins; else the team's rules read the reply's own text."""
+    mark = payload.get("positive")
+    if isinstance(mark, bool):
+        return mark
+    return rules.verdict(payload.get("reply_text")) == POSITIVE
+
+
+# -- the pure core ---------------------------------------------------------------------
+def compute(facts: Facts, lifecycle: Lifecycle, *, by: By = "sequence",
+            sequence: str | None = None, since: datetime | None = None) -> dict[str, Any]:
+    """The funnel as plain data::
+
+        {"by", "sequence", "since", "lifecycle": {...},
+         "groups": [Group, ...], "total": Group,
+         "velocity": [{"stage", "median_days", "stays", "current"}, ...]}
+
+    where a Group is ``{"group", "rates": {name: Rate}, "steps": [{"name", "count"}],
+    "pipeline": {"count", "valued", "value": {currency: sum}}}`` and a Rate is the
+    reports' own (``stats.Rate.as_json``): ``{"numerator", "denominator", "rate",
+    "ci95": [low, high], "too_small", "note"}``. The rates are ``dial_connect``,
+    ``positive_reply``, ``meeting_conversion``, ``sales_acceptance`` and ``close``.
+    """
+    enrolled = {run.prospect_id for run in facts.runs.values()}
+    facts = Facts(facts.runs, facts.sources, facts.stages,
+                  [f for f in facts.facts if f.prospect_id in enrolled])
+    credit = _crediting(facts)
+    owners = _owners(facts, credit)
+
+    def key_of(enrollment_id: int, prospect_id: int) -> str | None:
+        run = facts.runs[enrollment_id]
+        if sequence is not None and run.sequence != sequence:
+            return None
+        return run.sequence if by == "sequence" else facts.sources.get(prospect_id, NO_SOURCE)
+
+    tallies: dict[str, _Tally] = {}
+    total = _Tally()
+
+    def tally(enrollment_id: int, prospect_id: int) -> list[_Tally]:
+        key = key_of(enrollment_id, prospect_id)
+        return [] if key is None else [tallies.setdefault(key, _Tally()), total]
+
+    for fact in facts.facts:
+        if fact.kind in ("call", "delivered", "reply"):
+            for t in tally(credit(fact), fact.prospect_id):
+                t.add_activity(fact)
+    journeys = _journeys(facts.facts, lifecycle)
+    values = _deal_values(facts.facts, lifecycle)
+    for prospect_id, owner in owners.items():
+        for t in tally(owner, prospect_id):
+            t.add_journey(journeys.get(prospect_id, _Journey()))
+            t.add_pipeline(facts.stages.get(prospect_id), values.get(prospect_id), lifecycle)
+    changes = [StageChange(f.prospect_id, f.stage, f.at) for f in facts.facts
+               if f.kind == "stage_changed" and f.stage
+               and key_of(owners[f.prospect_id], f.prospect_id) is not None]
+    return {
+        "by": by, "sequence": sequence, "since": since.isoformat() if since else None,
+        "lifecycle": lifecycle.as_data(),
+        "groups": [tallies[k].as_data(k) for k in sorted(tallies)],
+        "total": total.as_data("all"),
+        "velocity": [{"stage": v.stage, "median_days": v.median_days, "stays": v.stays,
+                      "current": v.current} for v in velocity(changes, lifecycle, since)],
+    }
+
+
+def _crediting(facts: Facts) -> Callable[[Fact], int]:
+    """Which enrollment a fact belongs to: the one it is tied to, else the prospect's
+    latest enrollment started by then, else their first one."""
+    by_prospect: dict[int, list[tuple[datetime, int]]] = {}
+    for eid, run in sorted(facts.runs.items(), key=lambda item: (item[1].started_at, item[0])):
+        by_prospect.setdefault(run.prospect_id, []).append((run.started_at, eid))
+
+    def credit(fact: Fact) -> int:
+        if fact.enrollment_id in facts.runs:
+            return fact.enrollment_id
+        runs = by_prospect[fact.prospect_id]
+        started = [eid for at, eid in runs if at <= fact.at]
+        return started[-1] if started else runs[0][1]
+
+    return credit
+
+
+def _owners(facts: Facts, credit: Callable[[Fact], int]) -> dict[int, int]:
+    """The enrollment each prospect's journey is credited to: the one running at their
+    first conversation, else at their first meeting or stage change, else their latest."""
+    owners: dict[int, int] = {}
+    for run_id, run in sorted(facts.runs.items(), key=lambda i: (i[1].started_at, i[0])):
+        owners[run.prospect_id] = run_id
+    firsts: dict[int, tuple[int, datetime]] = {}
+    for fact in facts.facts:
+        rank = 0 if _is_conversation(fact) else 1 if fact.kind in FUNNEL_KINDS[1:] else None
+        if rank is None or fact.prospect_id not in owners:
+            continue
+        best = firsts.get(fact.prospect_id)
+        if best is None or (rank, fact.at) < best:
+            firsts[fact.prospect_id] = (rank, fact.at)
+            owners[fact.prospect_id] = credit(fact)
+    return owners
+
+
+def _is_conversation(fact: Fact) -> bool:
+    return (fact.kind == "call" and fact.outcome == "connected") or fact.kind == "reply"
+
+
+@dataclass(slots=True)
+class _Journey:
+    """One prospect's way down the funnel."""
+
+    conversation: datetime | None = None  # first connected call or human reply
+    meeting: datetime | None = None  # first meeting booked
+    meeting_after_conversation: bool = False
+    qualified_after_meeting: bool = False
+    opportunity: bool = False
+    qualified: bool = False
+    won: bool = False
+
+
+def _journeys(facts: list[Fact], lifecycle: Lifecycle) -> dict[int, _Journey]:
+    journeys: dict[int, _Journey] = {}
+    for fact in sorted(facts, key=lambda f: f.at):
+        j = journeys.setdefault(fact.prospect_id, _Journey())
+        if _is_conversation(fact) and j.conversation is None:
+            j.conversation = fact.at
+        elif fact.kind == "meeting_booked":
+            j.meeting = j.meeting or fact.at
+            j.meeting_after_conversation |= j.conversation is not None
+        elif fact.kind == "stage_changed":
+            qualified = lifecycle.reached(fact.stage, lifecycle.qualified)
+            j.qualified |= qualified
+            j.qualified_after_meeting |= qualified and j.meeting is not None
+            j.opportunity |= lifecycle.reached(fact.stage, lifecycle.opportunity)
+            j.won |= lifecycle.reached(fact.stage, lifecycle.won)
+    return journeys
+
+
+def _deal_values(facts: list[Fact], lifecycle: Lifecycle) -> dict[int, tuple[float, str]]:
+    """The latest value given for each prospect's deal, with its currency."""
+    values: dict[int, tuple[float, str]] = {}
+    for fact in sorted(facts, key=lambda f: f.at):
+        if fact.kind == "stage_changed" and fact.value is not None:
+            values[fact.prospect_id] = (fact.value, fact.currency or lifecycle.currency)
+    return values
+
+
+@dataclass(slots=True)
+class _Tally:
+    calls: int = 0
+    connected: int = 0
+    delivered: set[int] = field(default_factory=set)
+    positive: set[int] = field(default_factory=set)
+    prospects: int = 0
+    conversations: int = 0
+    converted: int = 0
+    meetings: int = 0
+    accepted: int = 0
+    qualified: int = 0
+    opportunities: int = 0
+    won: int = 0
+    pipeline: int = 0
+    valued: int = 0
+    value: dict[str, float] = field(default_factory=dict)
+
+    def add_activity(self, fact: Fact) -> None:
+        if fact.kind == "call":
+            self.calls += 1
+            self.connected += fact.outcome == "connected"
+        elif fact.kind == "delivered":
+            self.delivered.add(fact.prospect_id)
+        elif fact.positive:
+            self.positive.add(fact.prospect_id)
+
+    def add_journey(self, j: _Journey) -> None:
+        self.prospects += 1
+        self.conversations += j.conversation is not None
+        self.converted += j.meeting_after_conversation
+        self.meetings += j.meeting is not None
+        self.accepted += j.qualified_after_meeting
+        self.qualified += j.qualified
+        self.opportunities += j.opportunity
+        self.won += j.opportunity and j.won
+
+    def add_pipeline(self, stage: str | None, value: tuple[float, str] | None,
+                     lifecycle: Lifecycle) -> None:
+        if not lifecycle.in_pipeline(stage):
+            return
+        self.pipeline += 1
+        if value is not None:
+            self.valued += 1
+            self.value[value[1]] = round(self.value.get(value[1], 0.0) + value[0], 2)
+
+    def as_data(self, name: str) -> dict[str, Any]:
+        return {
+            "group": name,
+            "rates": {
+                "dial_connect": rate(self.connected, self.calls),
+                # a positive reply counts against the prospects who were delivered an email
+                "positive_reply": rate(len(self.positive & self.delivered),
+                                       len(self.delivered)),
+                "meeting_conversion": rate(self.converted, self.conversations),
+                "sales_acceptance": rate(self.accepted, self.meetings),
+                "close": rate(self.won, self.opportunities),
+            },
+            "steps": [{"name": n, "count": c} for n, c in (
+                ("prospects", self.prospects), ("conversations", self.conversations),
+                ("meetings", self.meetings), ("qualified", self.qualified),
+                ("opportunities", self.opportunities), ("won", self.won))],
+            "pipeline": {"count": self.pipeline, "valued": self.valued,
+                         "value": dict(sorted(self.value.items()))},
+        }
+
+
+def rate(numerator: int, denominator: int) -> dict[str, object]:
+    """A rate with its counts and its 95% Wilson interval, shaped as the reports' rates."""
+    return Rate(numerator, denominator).as_json()
