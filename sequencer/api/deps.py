@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
 from sequencer.delivery.tokens import TokenSigner
 from sequencer.services.app import App
@@ -26,3 +26,17 @@ def signer(request: Request) -> TokenSigner:
 
 AppDep = Annotated[App, Depends(current_app)]
 SignerDep = Annotated[TokenSigner, Depends(signer)]
+
+
+async def bounded_body(request: Request, limit: int, what: str) -> bytes:
+    """The raw body, read once, refused with 413 past ``limit`` bytes (declared or sent)."""
+    too_big = HTTPException(status_code=413, detail=f"{what} larger than {limit // 2**20} MB")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_big
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_big
+    return bytes(body)

@@ -6,7 +6,7 @@ import hmac
 
 from fastapi import APIRouter, Header, HTTPException, Request
 
-from sequencer.api.deps import AppDep
+from sequencer.api.deps import AppDep, bounded_body
 from sequencer.services.app import App
 from sequencer.services.inbound import ingest
 
@@ -30,17 +30,10 @@ async def inbound_mime(request: Request, app: AppDep,
                        authorization: str | None = Header(default=None)) -> dict[str, object]:
     """Take one raw RFC 5322 message (the body, as is); the same message twice is a no-op."""
     _authorised(app, authorization)
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_MESSAGE_BYTES:
-        raise HTTPException(status_code=413, detail="message larger than 25 MB")
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_MESSAGE_BYTES:
-            raise HTTPException(status_code=413, detail="message larger than 25 MB")
+    raw = await bounded_body(request, MAX_MESSAGE_BYTES, "message")
     if not raw.strip():
         raise HTTPException(status_code=400, detail="empty body: send the raw message")
-    taken = ingest(app, bytes(raw), source="http")
+    taken = ingest(app, raw, source="http")
     return {"kind": taken.kind, "duplicate": taken.duplicate, "in_reply_to": taken.matched,
             "prospect": taken.prospect, "suppressed": taken.suppressed,
             "enrollments": [{"id": i, "status": s} for i, s in taken.enrollments]}

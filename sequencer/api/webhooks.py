@@ -20,7 +20,7 @@ from typing import TypeVar
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from sequencer.api.deps import AppDep
+from sequencer.api.deps import AppDep, bounded_body
 from sequencer.inbound.webhook_auth import (
     SENDGRID_SIGNATURE,
     SENDGRID_TIMESTAMP,
@@ -158,16 +158,7 @@ def _refusal(exc: WebhookRejected, challenge: str | None = None) -> HTTPExceptio
 
 
 async def _body(request: Request) -> bytes:
-    """The raw body, read once and refused past ``MAX_BODY_BYTES``."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise HTTPException(status_code=413, detail="webhook body larger than 10 MB")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise HTTPException(status_code=413, detail="webhook body larger than 10 MB")
-    return bytes(body)
+    return await bounded_body(request, MAX_BODY_BYTES, "webhook body")
 
 
 def _replay_cache(request: Request) -> ReplayCache:
