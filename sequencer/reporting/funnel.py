@@ -5,8 +5,9 @@ pure :func:`compute`. The figures and the credit rules are stated in docs/funnel
 
 - dial connect rate: calls connected / calls made (call tasks done, any outcome but
   skipped), each call credited to its enrollment;
-- positive reply rate: prospects with a reply marked positive / prospects delivered
-  at least one email, each reply credited to its enrollment;
+- positive reply rate: the reply reports' own figure (``report.report``: prospects
+  with a reply marked positive by the rep or the rules / prospects delivered an
+  email), so the funnel and ``sequencer report`` never disagree;
 - meeting conversion, sales acceptance and close rate follow one prospect's journey
   (first conversation → meeting → qualified stage → opportunity → won), credited as a
   whole to one sequence: the one running when the journey began.
@@ -19,19 +20,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sequencer.reporting.dimensions import SEGMENT
 from sequencer.reporting.lifecycle import Lifecycle, StageChange, load_lifecycle, velocity
-from sequencer.reporting.rules import POSITIVE, Rules, load_rules
+from sequencer.reporting.report import report
+from sequencer.reporting.rules import Rules
 from sequencer.reporting.stats import Rate
 from sequencer.services.app import App
-from sequencer.store.models import Enrollment, Event, Message, Prospect, Task
+from sequencer.store.models import Enrollment, Event, Prospect, Task
 
 By = Literal["sequence", "source"]
 NO_SOURCE = "(no source)"
+TOTAL = "all"
 FUNNEL_KINDS = ("reply", "meeting_booked", "stage_changed")
-UNDELIVERED = ("bounced", "soft_bounced", "blocked", "failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +48,14 @@ class Run:
 
 @dataclass(frozen=True, slots=True)
 class Fact:
-    """A dated fact about a prospect: a call made, an email delivered, a reply, a meeting,
-    a stage change."""
+    """A dated fact about a prospect: a call made, a human reply, a meeting, a stage
+    change."""
 
-    kind: str  # call, delivered, reply, meeting_booked, stage_changed
+    kind: str  # call, reply, meeting_booked, stage_changed
     prospect_id: int
     enrollment_id: int | None
     at: datetime
     outcome: str | None = None  # call: its outcome
-    positive: bool = False  # reply: marked positive
     stage: str | None = None  # stage change: the stage entered
     value: float | None = None  # stage change: the deal's value, if given
     currency: str | None = None
@@ -65,6 +67,8 @@ class Facts:
     sources: dict[int, str]  # by prospect id
     stages: dict[int, str | None]  # by prospect id: the stage now
     facts: list[Fact] = field(default_factory=list)
+    # (positive replies, prospects delivered) by group, and under TOTAL: the reports' own
+    positive_replies: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 # -- the edge: reading the store ---------------------------------------------------
@@ -75,14 +79,28 @@ def funnel(app: App, *, sequence: str | None = None, by: By = "sequence",
     :func:`compute` for the shape). ``lifecycle`` and ``rules`` default to the ones
     configured for the working directory."""
     lifecycle = lifecycle or load_lifecycle()
-    rules = rules or load_rules()
     with app.sessions() as session:
-        facts = load_facts(session, lifecycle, rules, since=since)
+        facts = load_facts(session, lifecycle, since=since)
+    facts.positive_replies.update(positive_replies(app, lifecycle, by=by, sequence=sequence,
+                                                   since=since, rules=rules))
     return compute(facts, lifecycle, by=by, sequence=sequence, since=since)
 
 
-def load_facts(session: Session, lifecycle: Lifecycle, rules: Rules, *,
-               since: datetime | None = None) -> Facts:
+def positive_replies(app: App, lifecycle: Lifecycle, *, by: By, sequence: str | None,
+                     since: datetime | None, rules: Rules | None
+                     ) -> dict[str, tuple[int, int]]:
+    """(positive replies, prospects delivered) by group and in total, as the reply
+    reports count them."""
+    key = "sequence" if by == "sequence" else f"{SEGMENT}{lifecycle.source_field}"
+    found = report(app, [key], sequence=sequence, since=since, rules=rules)
+    out = {str(s.key[key] or NO_SOURCE): (s.figures.positive, s.figures.prospects_delivered)
+           for s in found.rows}
+    out[TOTAL] = (found.total.positive, found.total.prospects_delivered)
+    return out
+
+
+def load_facts(session: Session, lifecycle: Lifecycle, *, since: datetime | None = None
+               ) -> Facts:
     """Everything the funnel counts, as plain rows (facts before ``since`` left out)."""
     runs = {i: Run(p, s, t) for i, p, s, t in session.execute(select(
         Enrollment.id, Enrollment.prospect_id, Enrollment.sequence_name, Enrollment.started_at))}
@@ -93,7 +111,7 @@ def load_facts(session: Session, lifecycle: Lifecycle, rules: Rules, *,
             Prospect.id, Prospect.custom, Prospect.stage).where(Prospect.id.in_(enrolled))):
         sources[pid] = str((custom or {}).get(lifecycle.source_field) or NO_SOURCE)
         stages[pid] = stage
-    facts = [*_calls(session, since), *_deliveries(session, since), *_events(session, rules, since)]
+    facts = [*_calls(session, since), *_events(session, since)]
     return Facts(runs, sources, stages, facts)
 
 
@@ -109,20 +127,7 @@ def _calls(session: Session, since: datetime | None) -> Iterable[Fact]:
             yield Fact("call", pid, eid, at, outcome=outcome)
 
 
-def _deliveries(session: Session, since: datetime | None) -> Iterable[Fact]:
-    """The first email delivered to each enrollment (sent, not bounced)."""
-    query = (select(Enrollment.prospect_id, Message.enrollment_id, func.min(Message.sent_at))
-             .join(Enrollment, Enrollment.id == Message.enrollment_id)
-             .where(Message.sent_at.is_not(None), Message.status.not_in(UNDELIVERED))
-             .group_by(Enrollment.prospect_id, Message.enrollment_id))
-    if since is not None:
-        query = query.where(Message.sent_at >= since)
-    for pid, eid, at in session.execute(query):
-        if at is not None:
-            yield Fact("delivered", pid, eid, at)
-
-
-def _events(session: Session, rules: Rules, since: datetime | None) -> Iterable[Fact]:
+def _events(session: Session, since: datetime | None) -> Iterable[Fact]:
     query = (select(Event.kind, Event.prospect_id, Event.enrollment_id, Event.occurred_at,
                     Event.payload)
              .where(Event.kind.in_(FUNNEL_KINDS), Event.prospect_id.is_not(None))
@@ -134,18 +139,9 @@ def _events(session: Session, rules: Rules, since: datetime | None) -> Iterable[
         if kind == "stage_changed" and not payload.get("stage"):
             continue  # recorded before stage changes carried their stage: nothing to place
         value = payload.get("value")
-        yield Fact(kind, pid, eid, at, positive=kind == "reply" and _positive(payload, rules),
-                   stage=payload.get("stage"),
+        yield Fact(kind, pid, eid, at, stage=payload.get("stage"),
                    value=float(value) if isinstance(value, int | float) else None,
                    currency=payload.get("currency"))
-
-
-def _positive(payload: dict[str, Any], rules: Rules) -> bool:
-    """A rep's mark wins; else the team's rules read the reply's own text."""
-    mark = payload.get("positive")
-    if isinstance(mark, bool):
-        return mark
-    return rules.verdict(payload.get("reply_text")) == POSITIVE
 
 
 # -- the pure core ---------------------------------------------------------------------
@@ -165,7 +161,7 @@ def compute(facts: Facts, lifecycle: Lifecycle, *, by: By = "sequence",
     """
     enrolled = {run.prospect_id for run in facts.runs.values()}
     facts = Facts(facts.runs, facts.sources, facts.stages,
-                  [f for f in facts.facts if f.prospect_id in enrolled])
+                  [f for f in facts.facts if f.prospect_id in enrolled], facts.positive_replies)
     credit = _crediting(facts)
     owners = _owners(facts, credit)
 
@@ -183,9 +179,9 @@ def compute(facts: Facts, lifecycle: Lifecycle, *, by: By = "sequence",
         return [] if key is None else [tallies.setdefault(key, _Tally()), total]
 
     for fact in facts.facts:
-        if fact.kind in ("call", "delivered", "reply"):
+        if fact.kind == "call":
             for t in tally(credit(fact), fact.prospect_id):
-                t.add_activity(fact)
+                t.add_call(fact)
     journeys = _journeys(facts.facts, lifecycle)
     values = _deal_values(facts.facts, lifecycle)
     for prospect_id, owner in owners.items():
@@ -198,8 +194,9 @@ def compute(facts: Facts, lifecycle: Lifecycle, *, by: By = "sequence",
     return {
         "by": by, "sequence": sequence, "since": since.isoformat() if since else None,
         "lifecycle": lifecycle.as_data(),
-        "groups": [tallies[k].as_data(k) for k in sorted(tallies)],
-        "total": total.as_data("all"),
+        "groups": [tallies[k].as_data(k, facts.positive_replies.get(k, (0, 0)))
+                   for k in sorted({*tallies, *facts.positive_replies} - {TOTAL})],
+        "total": total.as_data(TOTAL, facts.positive_replies.get(TOTAL, (0, 0))),
         "velocity": [{"stage": v.stage, "median_days": v.median_days, "stays": v.stays,
                       "current": v.current} for v in velocity(changes, lifecycle, since)],
     }
@@ -288,8 +285,6 @@ def _deal_values(facts: list[Fact], lifecycle: Lifecycle) -> dict[int, tuple[flo
 class _Tally:
     calls: int = 0
     connected: int = 0
-    delivered: set[int] = field(default_factory=set)
-    positive: set[int] = field(default_factory=set)
     prospects: int = 0
     conversations: int = 0
     converted: int = 0
@@ -302,14 +297,9 @@ class _Tally:
     valued: int = 0
     value: dict[str, float] = field(default_factory=dict)
 
-    def add_activity(self, fact: Fact) -> None:
-        if fact.kind == "call":
-            self.calls += 1
-            self.connected += fact.outcome == "connected"
-        elif fact.kind == "delivered":
-            self.delivered.add(fact.prospect_id)
-        elif fact.positive:
-            self.positive.add(fact.prospect_id)
+    def add_call(self, fact: Fact) -> None:
+        self.calls += 1
+        self.connected += fact.outcome == "connected"
 
     def add_journey(self, j: _Journey) -> None:
         self.prospects += 1
@@ -330,14 +320,12 @@ class _Tally:
             self.valued += 1
             self.value[value[1]] = round(self.value.get(value[1], 0.0) + value[0], 2)
 
-    def as_data(self, name: str) -> dict[str, Any]:
+    def as_data(self, name: str, positive_replies: tuple[int, int]) -> dict[str, Any]:
         return {
             "group": name,
             "rates": {
                 "dial_connect": rate(self.connected, self.calls),
-                # a positive reply counts against the prospects who were delivered an email
-                "positive_reply": rate(len(self.positive & self.delivered),
-                                       len(self.delivered)),
+                "positive_reply": rate(*positive_replies),
                 "meeting_conversion": rate(self.converted, self.conversations),
                 "sales_acceptance": rate(self.accepted, self.meetings),
                 "close": rate(self.won, self.opportunities),

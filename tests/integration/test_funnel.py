@@ -75,15 +75,21 @@ def call(app: App, address: str, outcome: str, at: datetime) -> None:
 
 
 def email(app: App, address: str, at: datetime, status: str = "sent") -> None:
+    """An email sent at ``at``; a ``bounced`` one has its hard bounce recorded too."""
     row = enrollment_of(app, address)
     with app.sessions.begin() as session:
         run = StepRun(enrollment_id=row.id, step_id=f"mail-{next(_keys)}", kind="email",
                       state="sent", claimed_at=at, finished_at=at)
         session.add(run)
         session.flush()
+        message_id = f"<m{run.id}@sender.example>"
         session.add(Message(step_run_id=run.id, enrollment_id=row.id, mailbox_id=row.mailbox_id,
-                            message_id=f"<m{run.id}@sender.example>", to_address=address,
-                            subject="hello", text_body="hello", status=status, sent_at=at))
+                            message_id=message_id, to_address=address, subject="hello",
+                            text_body="hello", status=status, sent_at=at))
+        if status == "bounced":
+            session.add(Event(kind="hard_bounce", source_key=f"mail:<b{run.id}@x>",
+                              prospect_id=row.prospect_id, message_id=message_id,
+                              occurred_at=at + timedelta(minutes=5)))
 
 
 def reply(app: App, address: str, at: datetime, text: str) -> None:
