@@ -1,9 +1,10 @@
 """A/B verdicts: for each step with variants, is one variant really better?
 
 ``judge`` is pure: arms' counts in, a ``StepVerdict`` out (see docs/ab-tests.md for
-every rule). ``ab_verdicts`` reads the counts from the store (``abtest_counts``)
-and returns plain data (dicts, lists, numbers, strings) that JSON, the table
-printer and the HTML report all take as is.
+every rule). ``ab_verdicts`` reads the counts with the reply-rate report's own
+breakdown by variant (``report.build_report``: the definitions of docs/reporting.md,
+implemented once) and returns plain data (dicts, lists, numbers, strings) that
+JSON, the table printer and the HTML report all take as is.
 
 Two metrics are judged, in this order: positive replies (what a team is after),
 then replies. For each, the best arm is tested against every other one (Fisher's
@@ -18,6 +19,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sequencer.definition.model import Definition
+from sequencer.errors import InputError
 from sequencer.reporting.abtest_stats import (
     ALPHA,
     compare,
@@ -27,6 +33,11 @@ from sequencer.reporting.abtest_stats import (
     sample_size_per_arm,
     wilson_interval,
 )
+from sequencer.reporting.report import build_report
+from sequencer.reporting.rules import Rules
+from sequencer.services.app import App
+from sequencer.services.sequences import definition_of
+from sequencer.store.models import Event, SequenceVersion
 
 MIN_DIFFERENCE = 0.02  # the smallest difference worth detecting: 2 percentage points
 METRICS = ("positive_replies", "replies")
@@ -102,6 +113,106 @@ class StepVerdict:
         return plain
 
 
+def ab_verdicts(app: App, sequence: str, *, step: str | None = None,
+                version: str | None = None, min_difference: float = MIN_DIFFERENCE,
+                rules: Rules | None = None) -> dict[str, Any]:
+    """The verdict on every step with variants of ``sequence`` (a name), as plain data.
+
+    ``version`` (a version hash or its first characters) limits the counts to the
+    enrollments pinned to it; by default every version counts. The shape is
+    documented in docs/ab-tests.md ("The data behind the verdicts").
+
+    Raises:
+        InputError: no such sequence, version or step with variants.
+    """
+    with app.sessions() as session:
+        versions = _versions(session, sequence, version)
+        definitions = [definition_of(session, app, row.id) for row in versions]
+        declared = _declarations(session, sequence)
+    steps = _steps_with_variants(definitions, step, sequence)
+    keys = ("version", "variant") if version else ("variant",)
+    with app.engine.connect() as connection:
+        rows = build_report(connection, keys, sequence=sequence, rules=rules,
+                            with_total=False).rows
+    counted = {(r.key["step"], r.key["variant"]): r.figures for r in rows
+               if not version or r.key["version"] == versions[0].version}
+    verdicts = []
+    for step_id, variant_ids in steps.items():
+        weights = _weights(definitions[-1], step_id)
+        seen = [v for (s, v), _ in counted.items() if s == step_id and v not in variant_ids]
+        arms = []
+        for variant_id in [*variant_ids, *seen]:
+            figures = counted.get((step_id, variant_id))
+            delivered = figures.prospects_delivered if figures else 0
+            replied = min(figures.replied, delivered) if figures else 0
+            positive = min(figures.positive, replied) if figures else 0
+            arms.append(ArmCounts(variant_id, delivered, replied, positive,
+                                  weights.get(variant_id)))
+        plain = judge(step_id, arms, min_difference=min_difference).as_dict()
+        plain["declared"] = declared.get(step_id)
+        verdicts.append(plain)
+    return {"sequence": sequence, "version": versions[0].version if version else None,
+            "versions": [row.version for row in versions], "min_difference": min_difference,
+            "steps": verdicts}
+
+
+def _versions(session: Session, sequence: str, version: str | None
+              ) -> list[SequenceVersion]:
+    """The published versions of ``sequence``, oldest first (only ``version``'s if given)."""
+    rows = list(session.scalars(select(SequenceVersion).where(
+        SequenceVersion.name == sequence).order_by(SequenceVersion.created_at,
+                                                   SequenceVersion.id)))
+    if not rows:
+        raise InputError(f"no sequence named {sequence!r} has been published "
+                         f"(enrolling prospects publishes it)")
+    if version is None:
+        return rows
+    chosen = [row for row in rows if row.version.startswith(version)]
+    if len(chosen) != 1:
+        known = ", ".join(row.version[:10] for row in rows)
+        problem = "matches several versions" if chosen else "is not a version"
+        raise InputError(f"{version!r} {problem} of {sequence} (its versions: {known})")
+    return chosen
+
+
+def _steps_with_variants(definitions: Sequence[Definition], step: str | None, sequence: str
+                         ) -> dict[str, list[str]]:
+    """Each step that has two variants or more in some version, with their ids (in file
+    order, the latest version's first)."""
+    found: dict[str, list[str]] = {}
+    for definition in reversed(definitions):
+        for candidate in definition.steps:
+            if len(candidate.variants) > 1:
+                ids = found.setdefault(candidate.id, [])
+                ids.extend(v.id for v in candidate.variants if v.id not in ids)
+    if step is None:
+        return found
+    if step not in found:
+        raise InputError(f"{sequence} has no step {step!r} with variants"
+                         + (f" (steps with variants: {', '.join(found)})" if found else ""))
+    return {step: found[step]}
+
+
+def _weights(definition: Definition, step: str) -> dict[str, int]:
+    if step not in definition.index:
+        return {}
+    return {v.id: v.weight for v in definition.step(step).variants}
+
+
+def _declarations(session: Session, sequence: str) -> dict[str, dict[str, Any]]:
+    """The latest winner declared for each step of ``sequence`` (``ab_winner`` events)."""
+    out: dict[str, dict[str, Any]] = {}
+    rows = session.scalars(select(Event).where(Event.kind == "ab_winner").order_by(
+        Event.occurred_at, Event.id))
+    for event in rows:
+        payload = event.payload or {}
+        if payload.get("sequence") == sequence and isinstance(payload.get("step"), str):
+            out[payload["step"]] = {"variant": payload.get("variant"),
+                                    "at": event.occurred_at.isoformat(),
+                                    "version": payload.get("to_version")}
+    return out
+
+
 def judge(step: str, arms: Sequence[ArmCounts], *, min_difference: float = MIN_DIFFERENCE,
           alpha: float = ALPHA) -> StepVerdict:
     """The verdict on one step's variants from their counts.
@@ -140,13 +251,13 @@ def _metric(name: str, arms: Sequence[ArmCounts], min_difference: float, alpha: 
     versus = tuple(Versus(arms[i].variant, t.difference, t.test, t.p_value, p,
                           p < alpha and t.difference > 0)
                    for i, t, p in zip(others, tests, adjusted, strict=True))
+    # The runner-up is the baseline the best must be told apart from.
     runner_up = max(rate(*counts[i]) for i in others)
     effect = max(rate(*counts[best]) - runner_up, min_difference)
-    base = rate(sum(s for s, _ in counts), sum(n for _, n in counts))
-    target = base + effect if base + effect <= 1 else base - effect
+    target = runner_up + effect if runner_up + effect <= 1 else runner_up - effect
     return MetricResult(name, arms[best].variant,
                         {a.variant: c for a, c in zip(arms, chances, strict=True)},
-                        versus, effect, sample_size_per_arm(base, target, alpha=alpha))
+                        versus, effect, sample_size_per_arm(runner_up, target, alpha=alpha))
 
 
 def _winner(step: str, arms: tuple[Arm, ...], results: tuple[MetricResult, ...],

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from sequencer.reporting.abtest import ArmCounts, judge
+from sequencer.reporting.abtest_stats import sample_size_per_arm
 
 
 def test_a_clear_lift_in_positive_replies_names_the_winner_with_its_evidence() -> None:
@@ -89,3 +90,17 @@ def test_the_verdict_is_plain_data_ready_for_json() -> None:
 def test_a_step_needs_two_variants_for_a_verdict() -> None:
     with pytest.raises(ValueError, match="at least two variants"):
         judge("bump", [ArmCounts("default", 100, 5, 1)])
+
+
+def test_the_sample_needed_is_for_the_observed_gap_over_the_runner_up() -> None:
+    verdict = judge("intro", [ArmCounts("a", 30, 3, 0), ArmCounts("b", 30, 9, 0)])
+    replies = next(m for m in verdict.metrics if m.metric == "replies")
+    assert replies.effect == pytest.approx(0.2)
+    assert replies.needed_per_arm == sample_size_per_arm(0.1, 0.3)
+
+
+def test_all_against_nothing_is_a_winner_not_an_error() -> None:
+    verdict = judge("intro", [ArmCounts("a", 20, 0, 0), ArmCounts("b", 20, 20, 20)])
+    assert (verdict.status, verdict.winner) == ("winner", "b")
+    nearly_all = judge("intro", [ArmCounts("a", 500, 495, 0), ArmCounts("b", 500, 499, 0)])
+    assert all(m.needed_per_arm > 0 for m in nearly_all.metrics)
