@@ -139,6 +139,33 @@ WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOLIDAYS_PROSPECT_COUNTRY = "prospect_country"
 
 
+class Segment(StrEnum):
+    """What prospects are grouped by when send windows are learned from replies."""
+
+    COUNTRY = "country"
+    INDUSTRY = "industry"
+    TITLE = "title"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedWindows:
+    """A sequence's opt-in to send windows learned from its own replies.
+
+    Until a segment has ``min_sends`` emails behind it, the configured windows
+    apply. Then each business day opens the ``hours`` local hours whose reply
+    rate is best (only hours with ``min_slot_sends`` emails are ranked), and a
+    share ``explore`` of enrollments keeps the configured windows so the data
+    keeps covering them.
+    """
+
+    segment: Segment = Segment.COUNTRY
+    min_sends: int = 300
+    min_slot_sends: int = 20
+    explore: float = 0.2
+    hours: int = 3
+
+
 @dataclass(frozen=True, slots=True)
 class Schedule:
     """When touches may land, in the prospect's local time.
@@ -153,6 +180,7 @@ class Schedule:
     holidays: str | None = HOLIDAYS_PROSPECT_COUNTRY
     business_days: frozenset[int] = frozenset({0, 1, 2, 3, 4})
     jitter_seconds: int = 0
+    learned: LearnedWindows | None = None  # None: the configured windows, always
 
     def opens_ever(self) -> bool:
         return any(w.end > w.start for day in self.windows for w in day)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from sequencer.definition.conditions import ConditionSyntaxError, parse_condition
 from sequencer.definition.durations import parse_days, parse_wait, parse_window
+from sequencer.definition.learned import parse_learned_windows
 from sequencer.definition.located import Path, Report, with_article
 from sequencer.definition.model import (
     HOLIDAYS_PROSPECT_COUNTRY,
@@ -39,7 +40,8 @@ T = TypeVar("T")
 
 TOP_KEYS = ("name", "description", "schedule", "exit_on", "pause_on", "limits",
             "compliance", "tracking", "custom_fields", "steps")
-SCHEDULE_KEYS = ("windows", "timezone", "country", "holidays", "business_days", "jitter")
+SCHEDULE_KEYS = ("windows", "timezone", "country", "holidays", "business_days", "jitter",
+                 "learned_windows")
 EXIT_WORDS = ("reply", "account_reply", "bounce", "unsubscribe", "meeting_booked")
 LIMIT_KEYS = ("one_active_sequence", "reenroll", "max_touches_per_week", "max_soft_bounces")
 COMMON_STEP_KEYS = ("id", "type", "wait", "at", "if_past", "instructions")
@@ -205,6 +207,7 @@ class _Context:
             holidays=holidays,
             business_days=business_days,
             jitter_seconds=self.jitter(block.get("jitter", 0)),
+            learned=parse_learned_windows(block.get("learned_windows"), self.report),
         )
 
     def country(self, value: object, path: Path) -> str | None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sequencer.definition.model import StepType
+from sequencer.definition.learned import LEARNED_KEYS, MAX_EXPLORE, MAX_HOURS
+from sequencer.definition.model import Segment, StepType
 from sequencer.definition.parse import (
     COMMON_STEP_KEYS,
     EXIT_WORDS,
@@ -32,6 +33,20 @@ WINDOW = {"type": "string", "pattern": r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s
           "description": "HH:MM-HH:MM in the prospect's local time; an end before the start "
                          "crosses midnight"}
 TEXT = {"type": "string", "minLength": 1}
+LEARNED_WINDOWS: dict[str, Any] = {
+    "description": "opt in to send windows learned from this sequence's replies",
+    "oneOf": [{"type": "boolean"}, {
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "enabled": {"type": "boolean"},
+            "segment": {"enum": [s.value for s in Segment]},
+            "min_sends": {"type": "integer", "minimum": 1},
+            "min_slot_sends": {"type": "integer", "minimum": 1},
+            "explore": {"type": "number", "minimum": 0, "maximum": MAX_EXPLORE},
+            "hours": {"type": "integer", "minimum": 1, "maximum": MAX_HOURS},
+        },
+    }],
+}
 FLAGS = {"type": "boolean"}
 
 STEP_PROPERTIES: dict[str, Any] = {
@@ -86,6 +101,7 @@ def sequence_schema() -> dict[str, Any]:
                                                           "pattern": "^[A-Za-z]{2,3}$"}]},
                 "business_days": {"type": "string"},
                 "jitter": WAIT,
+                "learned_windows": LEARNED_WINDOWS,
             },
         },
         "exit_on": {"type": "array", "items": {"oneOf": [
@@ -119,6 +135,7 @@ def sequence_schema() -> dict[str, Any]:
     assert set(properties) == set(TOP_KEYS)
     assert set(properties["schedule"]["properties"]) == set(SCHEDULE_KEYS)
     assert set(properties["limits"]["properties"]) == set(LIMIT_KEYS)
+    assert set(LEARNED_WINDOWS["oneOf"][1]["properties"]) == set(LEARNED_KEYS)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://sequencer.dev/schema/sequence.json",
