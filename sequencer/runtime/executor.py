@@ -36,7 +36,7 @@ from sequencer.runtime.effects import apply
 from sequencer.runtime.fastpath import advance_batch, prepare_batch
 from sequencer.runtime.handover import send_all
 from sequencer.services.app import App
-from sequencer.services.sequences import definition_of
+from sequencer.services.learned import definition_for
 from sequencer.store.codec import read_state
 from sequencer.store.models import (
     Enrollment,
@@ -142,7 +142,7 @@ def _prepare(session: Session, app: App, run_id: int, renderer: Renderer) -> str
             or state.round_of(run.step_id) != run.round or state.waiting_on is not None:
         run.state, run.error, run.finished_at = "skipped", "the enrollment moved on", now
         return "skipped"
-    definition = definition_of(session, app, row.sequence_version_id)
+    definition = definition_for(session, app, row)
     prospect = session.get(Prospect, row.prospect_id)
     mailbox = session.get(Mailbox, row.mailbox_id)
     assert prospect is not None and mailbox is not None
@@ -251,7 +251,7 @@ def advance_after_send(app: App, enrollment_id: int, step: str, message_id: str,
     with app.sessions.begin() as session:
         now = app.clock.now()
         row = lock_enrollment(session, enrollment_id)
-        definition = definition_of(session, app, row.sequence_version_id)
+        definition = definition_for(session, app, row)
         decision = advance(definition, read_state(row),
                            ev.EmailSent(step, message_id, subject, at=now),
                            now=now, calendar=app.calendar)
@@ -277,7 +277,7 @@ def _record_failure(app: App, prepared: Prepared, kind: str, error: str,
             Message.step_run_id == prepared.run_id)).one()
         assert run is not None
         run.error = error
-        definition = definition_of(session, app, row.sequence_version_id)
+        definition = definition_for(session, app, row)
         state = read_state(row)
         if kind == "uncertain":  # maybe delivered: never resent blindly, shown to the operator
             run.state, message.status = "uncertain", "uncertain"

@@ -31,7 +31,7 @@ from sequencer.render import Renderer, RenderError
 from sequencer.runtime.compose import Prepared, compose, run_key
 from sequencer.runtime.effects import only_row_effects, row_effects
 from sequencer.services.app import App
-from sequencer.services.sequences import definition_of
+from sequencer.services.learned import definition_for
 from sequencer.store.codec import columns_of, read_state
 from sequencer.store.models import Enrollment, Mailbox, Message, Prospect, StepRun
 from sequencer.store.queries import recent_touches, sent_today, suppressed_among
@@ -79,7 +79,7 @@ def prepare_batch(session: Session, app: App, run_ids: Sequence[int],
         ordinary = (run.attempts == 0 and run.enrollment_id not in seen
                     and state.status is Status.ACTIVE and state.step == run.step_id
                     and state.round_of(run.step_id) == run.round and state.waiting_on is None)
-        definition = definition_of(session, app, row.sequence_version_id) if ordinary else None
+        definition = definition_for(session, app, row) if ordinary else None
         if definition is None or not definition.step(run.step_id).is_email:
             batch.declined.append(run.id)
             continue
@@ -177,7 +177,7 @@ def advance_batch(session: Session, app: App, sent: Sequence[Prepared]) -> list[
     seen: set[int] = set()
     for item in sent:
         row = rows[item.enrollment_id]
-        definition = definition_of(session, app, row.sequence_version_id)
+        definition = definition_for(session, app, row)
         decision = advance(definition, read_state(row),
                            ev.EmailSent(item.step, item.email.message_id, item.email.subject,
                                         at=now), now=now, calendar=app.calendar)

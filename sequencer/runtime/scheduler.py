@@ -25,6 +25,7 @@ from sequencer.engine.state import EnrollmentState, Status, evolve
 from sequencer.runtime.effects import apply
 from sequencer.runtime.executor import advance_after_send, lock_enrollment
 from sequencer.services.app import App
+from sequencer.services.learned import definition_for
 from sequencer.services.sequences import definition_of
 from sequencer.store.codec import read_state
 from sequencer.store.models import Enrollment, Message, StepRun
@@ -147,7 +148,7 @@ def _claim_one(session: Session, app: App, enrollment_id: int, version: int) -> 
     row = session.get(Enrollment, enrollment_id)
     if row is None or row.row_version != version:
         raise StaleDataError("another scheduler moved this enrollment first")
-    definition = definition_of(session, app, row.sequence_version_id)
+    definition = definition_for(session, app, row)
     state = read_state(row)
     step = _executor_step(definition, state)
     if step is None:
@@ -223,7 +224,7 @@ def _retry_abandoned(app: App, before: datetime) -> None:
                 .values(state="deferred")).rowcount  # type: ignore[attr-defined]
             if not taken:
                 continue
-            definition = definition_of(session, app, row.sequence_version_id)
+            definition = definition_for(session, app, row)
             state = evolve(read_state(row), waiting_on=None)
             decision = advance(definition, state, ev.Deferred(
                 step_id, app.clock.now(), "retrying a send a worker never started"),

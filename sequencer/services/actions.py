@@ -26,7 +26,7 @@ from sequencer.reporting.lifecycle import Lifecycle, load_lifecycle
 from sequencer.runtime.effects import apply
 from sequencer.runtime.executor import lock_enrollment
 from sequencer.services.app import App
-from sequencer.services.sequences import definition_of
+from sequencer.services.learned import definition_for
 from sequencer.store.codec import read_state
 from sequencer.store.models import Enrollment, Event, Prospect, StepRun, Task
 
@@ -68,7 +68,7 @@ def complete_task(app: App, task_id: int, outcome: str, notes: str | None = None
         if task is None or task.state != "open":
             raise InputError(f"no open task {task_id}")
         row = lock_enrollment(session, task.enrollment_id)
-        definition = definition_of(session, app, row.sequence_version_id)
+        definition = definition_for(session, app, row)
         if task.kind == "fix_template":
             raise InputError(f"task {task_id} asks to fix a template: fix it, then "
                              "'sequencer resume' the enrollment")
@@ -113,7 +113,7 @@ def act_on(app: App, email: str, event: ev.Event, *, sequence: str | None = None
                                                                else ""))
         for found in rows:
             row = lock_enrollment(session, found.id)
-            definition = definition_of(session, app, row.sequence_version_id)
+            definition = definition_for(session, app, row)
             try:
                 decision = advance(definition, read_state(row), event, now=now,
                                    calendar=app.calendar)
@@ -222,7 +222,7 @@ def _tell_all(session: Session, app: App, prospect: Prospect, event: ev.Event, n
     out = []
     for found in enrollments_of(session, prospect.email):
         row = lock_enrollment(session, found.id)
-        definition = definition_of(session, app, row.sequence_version_id)
+        definition = definition_for(session, app, row)
         decision = advance(definition, read_state(row), event, now=now, calendar=app.calendar)
         apply(session, row, decision, now=now)
         out.append((row.sequence_name, decision.state.status.value))

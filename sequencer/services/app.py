@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sequencer.calendars import PUBLIC_HOLIDAYS
 from sequencer.clock import Clock, SystemClock
 from sequencer.definition.model import Definition
+from sequencer.services.learned_cache import LearnedWindowsCache
 from sequencer.settings import Settings
 from sequencer.store.db import make_engine, make_sessions
 from sequencer.timing.calendar import HolidayCalendar
@@ -25,6 +26,7 @@ class App:
     calendar: HolidayCalendar
     templates: Path
     definitions: dict[int, Definition] = field(default_factory=dict)  # by sequence version id
+    learned_windows: LearnedWindowsCache = field(default_factory=LearnedWindowsCache)
 
     def close(self) -> None:
         self.engine.dispose()

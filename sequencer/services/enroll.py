@@ -24,6 +24,7 @@ from sequencer.engine.eligibility import PastEnrollment, may_enroll
 from sequencer.engine.state import Status
 from sequencer.errors import InputError
 from sequencer.services.app import App
+from sequencer.services.learned import definition_for_new
 from sequencer.services.mailboxes import find_mailbox
 from sequencer.services.prospects import ProspectRow, read_row, valid_email
 from sequencer.services.sequences import publish
@@ -164,20 +165,23 @@ def _enroll_batch(session: Session, app: App, definition: Definition, version_id
         if not verdict.allowed:
             summary.skipped.append((row.line, verdict.code, verdict.reason))
             continue
-        enrollments.append(_enrollment(app, definition, version_id, mailbox_id, prospect_id,
-                                       row, now))
+        enrollments.append(_enrollment(session, app, definition, version_id, mailbox_id,
+                                       prospect_id, row, now))
     if enrollments:  # a Core executemany: the ORM's bulk insert costs more than the rows
         session.connection().execute(ENROLLMENTS.insert(), enrollments)
     summary.enrolled += len(enrollments)
 
 
-def _enrollment(app: App, definition: Definition, version_id: int, mailbox_id: int,
-                prospect_id: int, row: ProspectRow, now: datetime) -> dict[str, Any]:
+def _enrollment(session: Session, app: App, definition: Definition, version_id: int,
+                mailbox_id: int, prospect_id: int, row: ProspectRow, now: datetime
+                ) -> dict[str, Any]:
     zone = row.fields.get("timezone") or definition.schedule.default_timezone
     country = row.fields.get("country") or definition.schedule.default_country
-    decision = start(definition, timezone=zone, country=country,
-                     seed=mix(prospect_id, version_id) >> 1,  # fits a signed BIGINT
-                     now=now, calendar=app.calendar)
+    seed = mix(prospect_id, version_id) >> 1  # fits a signed BIGINT
+    windowed = definition_for_new(session, app, definition, version_id, fields=row.fields,
+                                  country=country, seed=seed)
+    decision = start(windowed, timezone=zone, country=country, seed=seed, now=now,
+                     calendar=app.calendar)
     return {**columns_of(decision.state), "prospect_id": prospect_id,
             "sequence_version_id": version_id, "sequence_name": definition.name,
             "mailbox_id": mailbox_id, "row_version": 1}

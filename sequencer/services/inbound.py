@@ -41,7 +41,7 @@ from sequencer.inbound.model import Classification, Kind
 from sequencer.runtime.effects import apply
 from sequencer.runtime.executor import lock_enrollment
 from sequencer.services.app import App
-from sequencer.services.sequences import definition_of
+from sequencer.services.learned import definition_for
 from sequencer.store.codec import read_state
 from sequencer.store.models import Enrollment, Event, Mailbox, Message, Prospect, StepRun
 from sequencer.store.upsert import insert_ignoring, suppress
@@ -285,7 +285,7 @@ def _tell(session: Session, app: App, enrollment_ids: Iterable[int], now: dateti
         row = lock_enrollment(session, enrollment_id)
         if row.status not in OPEN:
             continue
-        definition = definition_of(session, app, row.sequence_version_id)
+        definition = definition_for(session, app, row)
         decision = advance(definition, read_state(row), make(row), now=now,
                            calendar=app.calendar)
         apply(session, row, decision, now=now)

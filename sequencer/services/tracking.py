@@ -11,7 +11,7 @@ from sequencer.engine.advance import advance
 from sequencer.runtime.effects import apply
 from sequencer.runtime.executor import lock_enrollment
 from sequencer.services.app import App
-from sequencer.services.sequences import definition_of
+from sequencer.services.learned import definition_for
 from sequencer.store.codec import read_state
 from sequencer.store.models import Enrollment, Event
 from sequencer.store.upsert import insert_ignoring
@@ -39,7 +39,7 @@ def record_engagement(app: App, run_key: str, kind: str, *, source_key: str,
         if inserted is None:
             return False
         event: ev.Event = ev.Clicked(step) if kind == "click" else ev.Opened(step)
-        definition = definition_of(session, app, row.sequence_version_id)
+        definition = definition_for(session, app, row)
         apply(session, row, advance(definition, read_state(row), event, now=now,
                                     calendar=app.calendar), now=now)
     return True
