@@ -1,66 +1,81 @@
-"""``sequencer demo``: the example sequences at work, on a virtual clock, with no servers.
+"""``sequencer demo``: the whole product at work in one command, on a virtual clock.
 
-At this stage the demo runs the real engine and timing through the simulator;
-the durable store, workers and mail paths plug in behind the same command later.
+A fresh SQLite store in ``--out`` (never ``./sequencer.db``), sample prospects in
+the example sequences, the embedded scheduler and executor, a file outbox, a
+simulated rep, and answers taken in as real MIME through the inbound path; then
+the figures and where everything is. The scenario lives in ``sequencer.demo``.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+import time
+from datetime import datetime
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
 
-from sequencer.calendars import PUBLIC_HOLIDAYS
-from sequencer.cli.simulate_view import show_summary
-from sequencer.errors import DefinitionError
-from sequencer.simulate import Behaviour, Mailbox, simulate
-from sequencer.simulate.output import write_touches
-from sequencer.simulate.prospects import synthetic_prospects
-from sequencer.simulate.summary import summarize
-from sequencer.validation import expand, validate_paths
-
-DEMO_START = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday: the demo is the same on every run
+from sequencer.demo import DemoOptions, build_world, run_demo
+from sequencer.demo.figures import demo_figures, example_prospect, html_report
+from sequencer.demo.view import show_answers, show_figures, show_where, show_world, week_line
+from sequencer.errors import InputError
+from sequencer.validation import validate_paths
 
 
 @click.command("demo")
 @click.option("--sequences", "folder", default=Path("sequences"), show_default=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--prospects", default=300, show_default=True, type=click.IntRange(1))
-@click.option("--days", default=120, show_default=True, type=click.IntRange(1, 3650))
+@click.option("--templates", default=Path("templates"), show_default=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--prospects", default=300, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--days", default=28, show_default=True, type=click.IntRange(1, 3650))
 @click.option("--out", default=Path("sequencer-demo"), show_default=True,
-              type=click.Path(file_okay=False, path_type=Path))
-@click.option("--seed", default=1, show_default=True)
-def demo_command(folder: Path, prospects: int, days: int, out: Path, seed: int) -> None:
-    """Validate the example sequences, then run each on a virtual clock with simulated answers."""
+              type=click.Path(file_okay=False, path_type=Path),
+              help="The demo's folder: its database, outbox and inbox, made fresh each run.")
+@click.option("--seed", default=1, show_default=True, help="The same seed gives the same run.")
+def demo_command(folder: Path, templates: Path, prospects: int, days: int, out: Path,
+                 seed: int) -> None:
+    """Run the example sequences on sample prospects for weeks of virtual time, in seconds:
+    real store, embedded workers, .eml outbox, a simulated rep, answers through the
+    inbound path; then the figures."""
+    began = time.perf_counter()  # elapsed time for the closing line, not a date
     console = Console()
+    _validate(console, folder)
+    options = DemoOptions(out=out, prospects=prospects, days=days, seed=seed, sequences=folder,
+                          templates=templates)
+    try:
+        world = build_world(options)
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        show_world(console, world)
+        with Progress(TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("virtual {task.fields[now]}"), console=console,
+                      transient=True) as bar:
+            task = bar.add_task("running", total=days * 24, now=f"{options.start:%a %b %d}")
+
+            def moved(now: datetime) -> None:
+                hours = (now - options.start).total_seconds() / 3600
+                bar.update(task, completed=hours, now=f"{now:%a %b %d %H:%M} UTC")
+
+            run = run_demo(world, on_week=lambda week: bar.console.print(week_line(week),
+                                                                     soft_wrap=True),
+                           on_clock=moved)
+        console.print()
+        show_answers(console, run.mailroom)
+        show_figures(console, demo_figures(world.app))
+        show_where(console, world, html=html_report(world.app, out),
+                   example=example_prospect(world.app), seconds=time.perf_counter() - began)
+    finally:
+        world.app.close()
+
+
+def _validate(console: Console, folder: Path) -> None:
     result = validate_paths([folder])
     for problem in result.problems:
         console.print(problem.format(), markup=False)
     if result.errors:
         raise click.ClickException("fix the errors above first")
     console.print(f"[green]✓[/green] {len(result.files)} sequences valid, "
-                  f"{len(result.warnings)} policy warning(s)\n")
-    out.mkdir(parents=True, exist_ok=True)
-    people = synthetic_prospects(prospects, seed)
-    mailboxes = [Mailbox("ana@example.com", 200), Mailbox("ben@example.com", 200)]
-    for path in expand([folder]):
-        definition = result.definitions.get(path)
-        if definition is None:
-            raise click.ClickException(str(DefinitionError([])))
-        run = simulate(definition, people, start_at=DEMO_START, days=days, seed=seed,
-                       mailboxes=mailboxes, behaviour=Behaviour.typical(),
-                       calendar=PUBLIC_HOLIDAYS)
-        summary = summarize(run)
-        show_summary(console, summary, title=f"▶ {definition.name}: {prospects} prospects, "
-                     f"{days} days from {DEMO_START:%Y-%m-%d}")
-        target = out / f"{definition.name}.touches.json"
-        write_touches(run, target)
-        (out / f"{definition.name}.summary.json").write_text(
-            json.dumps(summary.as_json(), indent=2) + "\n", "utf-8")
-        console.print()
-    console.print(f"Every touch and summary is in [bold]{out}/[/bold]. Preview your own "
-                  "sequence with: sequencer simulate sequences/<file>.yaml --prospects 1000 "
-                  "--days 60 --answers typical")
+                  f"{len(result.warnings)} policy warning(s)")

@@ -159,14 +159,3 @@ def test_bad_options_get_a_clear_error(bad: str) -> None:
     code, output = run_cli("simulate", str(COLD), bad)
     assert code == 2 and ("--mailbox" in output or "--start" in output)
 
-
-def test_demo_validates_the_examples_runs_them_and_says_where_the_output_is(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(ROOT)
-    out = tmp_path / "demo"
-    code, output = run_cli("demo", "--prospects", "40", "--days", "30", "--out", str(out))
-    assert code == 0, output
-    assert "sequences valid" in output and str(out) in output
-    assert (out / "cold-outbound.touches.json").exists()
-    assert json.loads((out / "cold-outbound.summary.json").read_text())["touches"] > 0
