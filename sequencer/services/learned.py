@@ -86,8 +86,14 @@ def learned_definition(session: Session, app: App, definition: Definition, versi
     found = history.definitions.get(key)
     if found is None:
         learning = _learning(history, definition, settings, version_id, segment)
-        found = definition if not learning.learned else replace(
-            definition, schedule=replace(definition.schedule, windows=learning.windows))
+        prior = history.previous.get(key)
+        if not learning.learned:
+            found = definition
+        elif prior is not None and prior.schedule.windows == learning.windows:
+            found = prior
+        else:
+            found = replace(definition,
+                            schedule=replace(definition.schedule, windows=learning.windows))
         history.definitions[key] = found
     return found
 
@@ -141,7 +147,7 @@ def _history(session: Session, app: App, name: str, kind: Segment) -> LearnedHis
     found = cache.fresh(name, kind, now=now, max_age=REFRESH.total_seconds())
     if found is None:
         found = LearnedHistory(now, read_counts(session, name, kind, since=now - LOOKBACK))
-        cache.histories[(name, kind)] = found
+        cache.replace(name, kind, found)
     return found
 
 

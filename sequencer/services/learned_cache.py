@@ -23,6 +23,7 @@ class LearnedHistory:
     counts: SegmentCounts
     learnings: dict[tuple[int, str | None], Learning] = field(default_factory=dict)
     definitions: dict[tuple[int, str | None], Definition] = field(default_factory=dict)
+    previous: dict[tuple[int, str | None], Definition] = field(default_factory=dict)
 
 
 @dataclass
@@ -37,6 +38,17 @@ class LearnedWindowsCache:
         if found is None or (now - found.read_at).total_seconds() > max_age:
             return None
         return found
+
+    def replace(self, name: str, segment: Segment, history: LearnedHistory) -> None:
+        """Keep ``history``, remembering the definitions of the one it replaces.
+
+        A definition whose windows did not change is reused, so that the timetables
+        cached for it (by identity) stay warm across reads of the history.
+        """
+        old = self.histories.get((name, segment))
+        if old is not None:
+            history.previous = old.definitions
+        self.histories[(name, segment)] = history
 
     def clear(self) -> None:
         self.histories.clear()

@@ -190,3 +190,22 @@ def test_the_report_says_what_was_learned_and_why(world: World, tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert "FR: 75 sends, 10 replies" in result.output
     assert "tue 11:00-12:00" in result.output
+
+
+def test_the_history_is_read_again_after_fifteen_minutes(world: World, tmp_path: Path) -> None:
+    app, clock, learner, _ = world
+    row = enroll_one(app, tmp_path, learner, "new@fr.example,Nina,Acme,Europe/Paris,FR")
+    with app.sessions() as session:
+        before = definition_for(session, app, row)
+    email(app, row, "new@fr.example", datetime(2026, 11, 20, 9), PARIS, replied=False)
+    clock.advance(timedelta(minutes=14))
+    assert {s["segment"]: s["sends"] for s in windows_report(app, "learner")["segments"]} \
+        == {"FR": 75, "DE": 15}
+    clock.advance(timedelta(minutes=2))
+    assert {s["segment"]: s["sends"] for s in windows_report(app, "learner")["segments"]} \
+        == {"FR": 76, "DE": 15}
+    with app.sessions() as session:
+        after = definition_for(session, app, row)
+        pinned = definition_of(session, app, row.sequence_version_id)
+    assert after is before  # same windows: the same definition, its timetables still cached
+    assert after.schedule.windows[1] != pinned.schedule.windows[1]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sequencer.definition.model import LearnedWindows, Schedule, Segment, Window
+from sequencer.services.learned import local_slot
 from sequencer.timing.learned import (
     SlotCounts,
     explores,
@@ -178,3 +179,16 @@ def test_about_the_explore_share_of_enrollments_keeps_the_configured_windows(
 
 def test_the_explore_draw_is_stable_for_an_enrollment() -> None:
     assert [explores(seed, 0.3) for seed in range(50)] == [explores(s, 0.3) for s in range(50)]
+
+
+# -- from UTC hours to local slots ---------------------------------------------------
+@pytest.mark.parametrize("utc_hour,zone,slot", [
+    ("2026-11-24 10", "Europe/Paris", (TUE, 11)),  # winter: UTC+1
+    ("2026-07-07 09", "Europe/Paris", (TUE, 11)),  # summer: UTC+2
+    ("2026-11-24 03", "Asia/Kolkata", (TUE, 9)),  # 08:30-09:30 local: mostly 9
+    ("2026-11-24 02", "America/New_York", (MON, 21)),  # the day before, locally
+])
+def test_a_utc_hour_becomes_the_local_weekday_and_hour(
+    utc_hour: str, zone: str, slot: tuple[int, int],
+) -> None:
+    assert local_slot(utc_hour, zone) == slot
