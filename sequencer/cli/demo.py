@@ -9,13 +9,15 @@ the figures and where everything is. The scenario lives in ``sequencer.demo``.
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
+from sequencer.cli.simulate import parse_start
+from sequencer.clock import SystemClock
 from sequencer.demo import DemoOptions, build_world, run_demo
 from sequencer.demo.figures import demo_figures, example_prospect, html_report
 from sequencer.demo.view import show_answers, show_figures, show_where, show_world, week_line
@@ -33,9 +35,13 @@ from sequencer.validation import validate_paths
 @click.option("--out", default=Path("sequencer-demo"), show_default=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="The demo's folder: its database, outbox and inbox, made fresh each run.")
-@click.option("--seed", default=1, show_default=True, help="The same seed gives the same run.")
+@click.option("--seed", default=1, show_default=True,
+              help="The same seed and start give the same run.")
+@click.option("--start", "start_text",
+              help="ISO date the virtual clock starts at (default: --days before today, so "
+                   "the run ends now and 'sequencer status' reads it as recent).")
 def demo_command(folder: Path, templates: Path, prospects: int, days: int, out: Path,
-                 seed: int) -> None:
+                 seed: int, start_text: str | None) -> None:
     """Run the example sequences on sample prospects for weeks of virtual time, in seconds:
     real store, embedded workers, .eml outbox, a simulated rep, answers through the
     inbound path; then the figures."""
@@ -43,7 +49,7 @@ def demo_command(folder: Path, templates: Path, prospects: int, days: int, out: 
     console = Console()
     _validate(console, folder)
     options = DemoOptions(out=out, prospects=prospects, days=days, seed=seed, sequences=folder,
-                          templates=templates)
+                          templates=templates, start=_start(start_text, days))
     try:
         world = build_world(options)
     except InputError as exc:
@@ -69,6 +75,15 @@ def demo_command(folder: Path, templates: Path, prospects: int, days: int, out: 
                    example=example_prospect(world.app), seconds=time.perf_counter() - began)
     finally:
         world.app.close()
+
+
+def _start(text: str | None, days: int) -> datetime:
+    """The explicit ``--start``, or midnight UTC ``days`` before today: the virtual weeks
+    end about now, so the commands run afterwards on the real clock see a recent past."""
+    if text is not None:
+        return parse_start(text)
+    today = SystemClock().now().replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=days)
 
 
 def _validate(console: Console, folder: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 from rich.console import Console
@@ -35,9 +36,12 @@ def show_world(console: Console, world: DemoWorld) -> None:
     enrolled: dict[str, int] = {}
     for summary in world.enrolled:
         enrolled[summary.sequence] = enrolled.get(summary.sequence, 0) + summary.enrolled
+    start = options.start
+    replay = f"{start:%Y-%m-%d}" if start.time() == time(0) else f"{start:%Y-%m-%dT%H:%MZ}"
     console.print(f"[bold]▶ {len(world.people)} sample prospects[/bold] in {len(zones)} time "
                   f"zones and {len(countries)} countries, {options.days} virtual days from "
-                  f"{options.start:%a %Y-%m-%d}, 3 mailboxes writing to {world.outbox}/",
+                  f"{start:%a %Y-%m-%d} (--start {replay} --seed {options.seed} replays it), "
+                  f"3 mailboxes writing to {world.outbox}/",
                   soft_wrap=True)
     console.print("  enrolled: " + ", ".join(f"{name} {n}" for name, n in enrolled.items()),
                   soft_wrap=True)

@@ -27,6 +27,7 @@ LIVELY = Rates(hard_bounce=0.08, soft_bounce=0.06, reply=0.12, out_of_office=0.1
 def demo(out: Path, **options: object) -> Result:
     return CliRunner().invoke(cli, [
         "demo", "--sequences", str(SEQUENCES), "--templates", str(TEMPLATES), "--out", str(out),
+        "--start", "2026-11-23T06:00:00Z",
         *[f"--{k}={v}" for k, v in options.items()]])
 
 
