@@ -68,13 +68,14 @@ def test_enrollment_names_every_skipped_row_by_line_and_enrolls_the_rest(
                      "gone@x.example,G,,,",                                 # 6 suppressed
                      "lee@competitor.example,L,,,",                         # 7 suppressed domain
                      "dnc@x.example,D,,,",                                  # 8 do not contact
-                     "cid@c.example,Cid,,US,")                              # 9 ok
+                     "cid@c.example,Cid,,US,",                              # 9 ok
+                     "chloé@c.example,Chloé,,FR,")                          # 10 not ASCII
     ticks: list[int] = []
     summary = enroll_csv(app, COLD, rows, mailbox="ana@sender.example", progress=ticks.append)
-    assert summary.enrolled == 2 and summary.rows == 8 and sum(ticks) == 8
+    assert summary.enrolled == 2 and summary.rows == 9 and sum(ticks) == 9
     assert {(line, code) for line, code, _ in summary.skipped} == {
         (3, "invalid_email"), (4, "unknown_timezone"), (5, "duplicate_in_file"),
-        (6, "suppressed"), (7, "suppressed"), (8, "do_not_contact")}
+        (6, "suppressed"), (7, "suppressed"), (8, "do_not_contact"), (10, "invalid_email")}
     why = {line: reason for line, _, reason in summary.skipped}
     assert why[6] == "gone@x.example is suppressed (hard bounce)"
     assert why[7] == "the domain competitor.example is suppressed (manual)"
