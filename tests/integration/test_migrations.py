@@ -16,4 +16,4 @@ def test_the_migrated_schema_matches_the_models(database_url: str) -> None:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()
     assert differences == [], "a model changed without a migration (alembic revision)"
-    assert current(database_url) == "0003"
+    assert current(database_url) == "0004"
