@@ -5,10 +5,13 @@ from __future__ import annotations
 import click
 
 from sequencer import __version__
+from sequencer.cli.ab_commands import ab_group
 from sequencer.cli.demo import demo_command
+from sequencer.cli.funnel_commands import funnel_command
 from sequencer.cli.inbound import inbound_group
 from sequencer.cli.mailin_commands import api_command, ingest_command, poll_command
 from sequencer.cli.process_commands import scheduler_command, worker_command
+from sequencer.cli.report_commands import record_reply_command, report_command
 from sequencer.cli.run_commands import (
     exit_command,
     explain_command,
@@ -26,6 +29,7 @@ from sequencer.cli.store_commands import (
     status_command,
 )
 from sequencer.cli.validate import schema_command, validate_command
+from sequencer.cli.windows_commands import windows_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,6 +50,11 @@ cli.add_command(inbound_group)
 inbound_group.add_command(poll_command)
 inbound_group.add_command(ingest_command)
 cli.add_command(api_command)
+cli.add_command(funnel_command)
+cli.add_command(ab_group)
+cli.add_command(windows_command)
+cli.add_command(report_command)
+record_group.add_command(record_reply_command)
 for command in (run_command, task_group, pause_command, resume_command, exit_command,
                 record_group, scheduler_command, worker_command, explain_command):
     cli.add_command(command)
