@@ -194,7 +194,7 @@ MORE = [
     """INSERT INTO events (kind, source_key, prospect_id, enrollment_id, message_id,
          mailbox_id, occurred_at, payload)
        SELECT 'reply', 'more-reply:' || k, e.prospect_id, e.id, '<more' || k || '@bench.test>',
-              e.mailbox_id, now() + interval '1 hour',
+              e.mailbox_id, now() + (k % 60) * interval '1 minute',
               jsonb_build_object('reply_text', 'Sounds good, send me times')
        FROM generate_series(1, 10000, 10) k JOIN enrollments e ON e.id = k""",
 ]

@@ -35,9 +35,8 @@ DEFINITIONS = {
                  "sequence that tracks opens",
     "click_rate": "prospects with a click / prospects delivered an email from a sequence "
                   "that tracks clicks; also inflated by link scanners",
-    "median_hours_to_first_reply": "median over the slice's repliers of the hours from the "
-                                   "first email delivered to them in the slice to their "
-                                   "first reply",
+    "median_hours_to_first_reply": "median, over the slice's emails that were replied to, "
+                                   "of the hours from the email to its first reply",
     "base": "a prospect with emails in two slices (two variants, two steps) counts in each",
 }
 RATE_COLUMNS = ("reply", "positive_reply", "negative_reply", "bounce", "unsubscribe",

@@ -99,8 +99,8 @@ def _headline(f: Figures, report: Report) -> str:
         _card("Unsubscribe rate", f.unsubscribe_rate, "of the people reached asked to "
               "hear no more."),
         _plain_card("Time to first reply", "–" if hours is None else f"{hours:.1f} hours",
-                    "half of the people who replied did so sooner than this, counted from "
-                    "the first email they received."),
+                    "half of the emails that got an answer got it sooner than this after "
+                    "they were sent."),
         _plain_card("Emails", f"{f.emails_sent:,} sent",
                     f"{f.emails_delivered:,} delivered to {f.prospects_delivered:,} people."),
     ]
@@ -140,8 +140,8 @@ def _steps(report: Report) -> str:
 
 
 def _variants(report: Report) -> str:
-    note = ("<p>A variant's rate counts the people who received that variant; the A/B "
-            "section says whether a difference is more than chance.</p>")
+    note = ("<p>A variant's rate counts the people who received that variant. Overlapping "
+            "whiskers mean the difference may well be chance.</p>")
     return note + _bars(report, "Reply rate by sequence, step and variant")
 
 
@@ -173,7 +173,7 @@ def table(report: Report) -> str:
                    for k in report.keys)
     head += "".join(f'<th scope="col">{h}</th>' for h in (
         "emails sent", "people reached", "replied", "reply rate [95% interval]",
-        "positive", "bounce", "unsubscribe", "meetings", "median hours to reply"))
+        "positive", "bounce", "unsubscribe", "meetings", "median hours to first reply"))
     rows = "".join(_table_row([label(k, s.key[k]) for k in report.keys], s.figures, "")
                    for s in _sorted(report.rows))
     rows += _table_row(["all"] + [""] * (len(report.keys) - 1) if report.keys else [],

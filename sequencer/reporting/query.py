@@ -4,7 +4,8 @@ It reads only the ``report_sends`` rollup (``rollup.py``; the facts of each emai
 are computed by ``facts.py``) and counts in two steps: first one row per (slice,
 prospect), OR-ing the flags of that prospect's emails in the slice, then one row
 per slice. That is what makes a prospect with emails from two variants count once
-in each, and once in a total.
+in each, and once in a total. The medians come from the replied emails, in a second
+branch of the same statement (``UNION ALL``), merged by key here.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Float,
     FromClause,
     Integer,
     Select,
@@ -26,12 +28,15 @@ from sqlalchemy import (
     cast,
     extract,
     func,
+    literal,
+    null,
     select,
+    union_all,
 )
 from sqlalchemy.engine import Connection
 
 from sequencer.reporting.dimensions import PROSPECT_COLUMNS, SEGMENT
-from sequencer.reporting.facts import DELIVERED, FLAG_NAMES, REPLIED
+from sequencer.reporting.facts import DELIVERED, FLAG_NAMES
 from sequencer.reporting.rollup import ROLLUP
 from sequencer.reporting.sqlfuncs import bit_or, hours_between, median
 from sequencer.reporting.zones import offset_periods, periods_json
@@ -56,7 +61,19 @@ class Scope:
 def run(connection: Connection, scope: Scope) -> list[dict[str, Any]]:
     """Run the breakdown; one dict per slice with its key columns and ``COUNTS``."""
     statement, params = build(connection, scope)
-    return [dict(row._mapping) for row in connection.execute(statement, params)]
+    slices: dict[tuple[Any, ...], dict[str, Any]] = {}
+    medians: dict[tuple[Any, ...], float | None] = {}
+    for row in connection.execute(statement, params):
+        found = dict(row._mapping)
+        key = tuple(found[k] for k in scope.keys)
+        if found.pop("part") == "median":
+            medians[key] = found["median_hours_to_reply"]
+        else:
+            slices[key] = found
+    for key, value in medians.items():
+        if key in slices:
+            slices[key]["median_hours_to_reply"] = value
+    return list(slices.values())
 
 
 def build(connection: Connection, scope: Scope) -> tuple[Select[Any], dict[str, Any]]:
@@ -65,7 +82,8 @@ def build(connection: Connection, scope: Scope) -> tuple[Select[Any], dict[str, 
     params: dict[str, Any] = {}
     if dialect != "postgresql" and {"local_hour", "local_weekday"} & set(scope.keys):
         params["zone_periods"] = periods_json(_periods(connection))
-    return _final(scope.keys, _per_prospect(scope.keys, _sent(dialect, scope))), params
+    sent = _sent(dialect, scope)
+    return _final(scope.keys, _per_prospect(scope.keys, sent), sent), params
 
 
 class _Joins:
@@ -121,7 +139,9 @@ def _sent(dialect: str, scope: Scope) -> Any:
     if scope.since is not None:
         conditions.append(s.c.sent_at >= scope.since)
     return (select(s.c.prospect_id, s.c.sent_at, s.c.flags, s.c.first_reply_at, *keys)
-            .select_from(joins.clause()).where(*conditions).cte("sent"))
+            .select_from(joins.clause()).where(*conditions).cte("sent")
+            # Read twice (counts, medians): scanned twice, never copied.
+            .prefix_with("NOT MATERIALIZED", dialect="postgresql"))
 
 
 def _key(key: str, dialect: str, joins: _Joins) -> Any:
@@ -186,16 +206,15 @@ def _per_prospect(keys: Sequence[str], s: Any) -> Any:
     delivered = s.c.flags.op("&")(DELIVERED) != 0
     return (select(*key_cols, func.count().label("sent"),
                    func.sum(case((delivered, 0), else_=1)).label("bounced"),
-                   bit_or(s.c.flags).label("flags"),
-                   func.min(case((delivered, s.c.sent_at))).label("first_at"),
-                   func.min(s.c.first_reply_at).label("first_reply_at"))
+                   bit_or(s.c.flags).label("flags"))
             .group_by(*key_cols, s.c.prospect_id).cte("per_prospect"))
 
 
-def _final(keys: Sequence[str], pp: Any) -> Select[Any]:
+def _final(keys: Sequence[str], pp: Any, s: Any) -> Any:
+    """Counts per slice (hashable), then, in the same statement, the median hours to
+    reply over the slice's replied emails: an ordered-set aggregate needs sorted
+    input, so it gets the few replied rows rather than the whole grouping."""
     key_cols = [pp.c[k] for k in keys]
-    replied = pp.c.flags.op("&")(REPLIED) != 0
-    hours = case((replied, hours_between(pp.c.first_reply_at, pp.c.first_at)))
 
     def total(name: str, column: str) -> Any:
         return func.coalesce(func.sum(pp.c[column]), 0).label(name)
@@ -204,8 +223,14 @@ def _final(keys: Sequence[str], pp: Any) -> Select[Any]:
         return func.sum(case((pp.c.flags.op("&")(bit) != 0, 1), else_=0)).label(name)
 
     names = {"delivered": "prospects_delivered"}
-    return (select(*key_cols, total("emails_sent", "sent"), total("emails_bounced", "bounced"),
-                   func.count().label("prospects_sent"),
-                   *(having(names.get(name, name), bit) for name, bit in FLAG_NAMES.items()),
-                   median(hours).label("median_hours_to_reply"))
-            .group_by(*key_cols))
+    counts = select(*key_cols, literal("counts").label("part"),
+                    total("emails_sent", "sent"), total("emails_bounced", "bounced"),
+                    func.count().label("prospects_sent"),
+                    *(having(names.get(name, name), bit) for name, bit in FLAG_NAMES.items()),
+                    cast(null(), Float).label("median_hours_to_reply")).group_by(*key_cols)
+    replied = s.c.first_reply_at.is_not(None)  # delivered and replied: a partial index
+    medians = (select(*(s.c[k] for k in keys), literal("median").label("part"),
+                      *(cast(null(), Integer).label(name) for name in COUNTS[:-1]),
+                      median(hours_between(s.c.first_reply_at, s.c.sent_at)))
+               .where(replied).group_by(*(s.c[k] for k in keys)))
+    return union_all(counts, medians)

@@ -9,7 +9,7 @@ This table holds one narrow row per email with its keys and its ``flags``
    that committed late; a resend moves ``sent_at``) are upserted, and any email
    still missing (the counts differ) is added;
 2. every prospect with a new send, or with a new relevant event (events after the
-   last one seen, or less than ``MARGIN`` older than it), has the facts of all its
+   last one seen, or less than ``EVENT_MARGIN`` older than it), has the facts of all its
    emails computed again: attribution depends on a prospect's other emails, so the
    prospect is the unit of recomputation;
 3. a change of the reply rules, a first run, or more than ``FULL_ABOVE`` prospects
@@ -51,7 +51,10 @@ from sequencer.store.models import Enrollment, Message, ReportRollup, ReportSend
 ROLLUP: Table = ReportSend.__table__  # type: ignore[assignment]
 STATE: Table = ReportRollup.__table__  # type: ignore[assignment]
 MESSAGES: Table = Message.__table__  # type: ignore[assignment]
-MARGIN = timedelta(hours=1)  # how late a transaction may commit and still be seen
+MARGIN = timedelta(hours=1)  # how late a send's transaction may commit and still be seen
+# The same for events; short, because every prospect with an event this close to the
+# latest one is recomputed at every refresh (an event's transaction lasts milliseconds).
+EVENT_MARGIN = timedelta(minutes=5)
 FULL_ABOVE = 100_000  # prospects to look at again beyond which a rebuild is cheaper
 STAGING = "report_sends_staging"
 COLUMNS = ("message_pk", "prospect_id", "enrollment_id", "sequence_version_id",
@@ -131,7 +134,7 @@ def _new_events(connection: Connection, seen: int, seen_at: datetime | None) -> 
     e = EVENTS
     recent = e.c.id > seen
     if seen_at is not None:
-        recent = or_(recent, e.c.occurred_at >= seen_at - MARGIN)
+        recent = or_(recent, e.c.occurred_at >= seen_at - EVENT_MARGIN)
     return set(connection.scalars(select(e.c.prospect_id).distinct().where(
         recent, e.c.kind.in_(RELEVANT_KINDS), e.c.prospect_id.is_not(None))))
 

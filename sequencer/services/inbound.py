@@ -343,5 +343,5 @@ def _payload(found: Classification, source: str) -> dict[str, object]:
             "diagnostic": (found.diagnostic or "")[:500] or None,
             "recipient": found.recipient, "sender": found.sender,
             "return_date": found.return_date.isoformat() if found.return_date else None,
-            "in_reply_to": found.in_reply_to,
+            "in_reply_to": found.in_reply_to, "delayed": found.delayed or None,
             "reply_text": (found.reply_text or "")[:4000] or None}

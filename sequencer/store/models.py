@@ -254,6 +254,10 @@ class ReportSend(Base):
         # no hashing or sorting (PostgreSQL: an index-only scan, thanks to INCLUDE).
         Index("ix_report_sends_slice", "sequence_name", "step_id", "variant", "prospect_id",
               postgresql_include=["flags", "sent_at", "first_reply_at"]),
+        # The median time to reply reads only the emails that were replied to.
+        Index("ix_report_sends_replied", "message_pk",
+              postgresql_where=text("first_reply_at IS NOT NULL"),
+              sqlite_where=text("first_reply_at IS NOT NULL")),
     )
     message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), primary_key=True,
                                             autoincrement=False)

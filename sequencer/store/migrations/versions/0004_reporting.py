@@ -43,6 +43,9 @@ def upgrade() -> None:
     op.create_index("ix_report_sends_slice", "report_sends",
                     ["sequence_name", "step_id", "variant", "prospect_id"],
                     postgresql_include=["flags", "sent_at", "first_reply_at"])
+    op.create_index("ix_report_sends_replied", "report_sends", ["message_pk"],
+                    postgresql_where=sa.text("first_reply_at IS NOT NULL"),
+                    sqlite_where=sa.text("first_reply_at IS NOT NULL"))
     op.create_table(
         "report_rollup",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
@@ -56,6 +59,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("report_rollup")
+    op.drop_index("ix_report_sends_replied", table_name="report_sends")
     op.drop_index("ix_report_sends_slice", table_name="report_sends")
     op.drop_index("ix_report_sends_prospect", table_name="report_sends")
     op.drop_table("report_sends")
