@@ -8,17 +8,14 @@ reached from slipping. ``bench/inbound_accuracy.py`` prints the detail.
 
 from __future__ import annotations
 
-import csv
-import os
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from sequencer.inbound.classify import classify
 from sequencer.inbound.model import Kind
+from tests.corpus import CORPUS, corpus_labels
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "inbound"
 GOAL_OVERALL, GOAL_PER_LABEL = 0.97, 0.95
 # Reached so far (97.4% overall, hard_bounce 95.5%): see the report of
 # bench/inbound_accuracy.py for the messages behind the remaining gap.
@@ -29,14 +26,7 @@ Row = dict[str, str]
 
 @pytest.fixture(scope="module")
 def verdicts() -> list[tuple[Row, Kind]]:
-    labels = CORPUS / "labels.tsv"
-    if not labels.is_file():
-        message = f"the labelled corpus is not at {CORPUS}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}: under CI this is a failure, not a skip", pytrace=False)
-        pytest.skip(message)
-    with labels.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
+    rows = corpus_labels()
     return [(row, classify((CORPUS / row["file"]).read_bytes()).kind) for row in rows]
 
 

@@ -8,8 +8,6 @@ seven languages, and human replies that mention holidays.
 
 from __future__ import annotations
 
-import csv
-import os
 import time
 from datetime import date
 from email import message_from_bytes, policy
@@ -20,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from sequencer.inbound.autoreply import auto_reply_headers, looks_like_auto_reply, return_date
+from tests.corpus import CORPUS, corpus_labels
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "inbound"
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "inbound"
 
 
 class Mail:
@@ -312,12 +310,7 @@ def test_return_dates_are_read_in_bounded_time() -> None:
 
 # -- the labelled corpus -------------------------------------------------------------
 def corpus_rows(kind: str) -> list[dict[str, str]]:
-    if not (CORPUS / "labels.tsv").is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"the inbound corpus is missing at {CORPUS}; under CI that is an error")
-        pytest.skip(f"the inbound corpus is not at {CORPUS}")
-    with (CORPUS / "labels.tsv").open(encoding="utf-8", newline="") as handle:
-        return [row for row in csv.DictReader(handle, delimiter="\t") if row["kind"] == kind]
+    return [row for row in corpus_labels() if row["kind"] == kind]
 
 
 def test_every_auto_reply_of_the_corpus_has_automatic_headers() -> None:

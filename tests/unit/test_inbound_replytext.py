@@ -7,8 +7,6 @@ between the quotes, are kept.
 
 from __future__ import annotations
 
-import csv
-import os
 import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -18,9 +16,9 @@ import pytest
 
 from sequencer.inbound.replytext import reply_text, strip_quoted
 from sequencer.inbound.signature import strip_signature
+from tests.corpus import CORPUS, corpus_labels
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "inbound"
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "inbound"
 
 QUOTE = "> Hi, would you be open to a short call next week?\n>\n> Sam\n"
 ANSWER = "Yes, Tuesday works."
@@ -241,12 +239,7 @@ QUOTES_ONLY_EXACT_SHARE = 12 / 12
 
 def corpus_references() -> list[tuple[str, str, str]]:
     """(file, plain body, expected text) for every labelled reply with a reference."""
-    if not (CORPUS / "labels.tsv").is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"the inbound corpus is missing at {CORPUS}; under CI that is an error")
-        pytest.skip(f"the inbound corpus is not at {CORPUS}")
-    with (CORPUS / "labels.tsv").open(encoding="utf-8", newline="") as handle:
-        rows = [row for row in csv.DictReader(handle, delimiter="\t") if row["expected_text"]]
+    rows = [row for row in corpus_labels() if row["expected_text"]]
     return [(row["file"], plain_body(CORPUS / row["file"]),
              (CORPUS / row["expected_text"]).read_text(encoding="utf-8")) for row in rows]
 
