@@ -283,3 +283,8 @@ class ReportRollup(Base):
     events_seen_at: Mapped[datetime | None]
     rules: Mapped[str] = mapped_column(String(64))
     refreshed_at: Mapped[datetime]
+
+
+# Tables owned by other parts, imported here so that every table is on Base.metadata
+# whenever the domain's models are.
+from sequencer.store import api_models, webhook_models  # noqa: E402, F401
