@@ -4,15 +4,38 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from sequencer.api import inbound, links, webhooks
+from sequencer import __version__
+from sequencer.api import errors, inbound, links, me, webhooks
+from sequencer.api.auth import TokenCache
+from sequencer.api.ratelimit import RateLimiter
 from sequencer.services.app import App
+
+DESCRIPTION = """\
+Outreach sequences as code, sent exactly once, in each prospect's best hours.
+
+**Authentication.** Every `/v1` route takes `Authorization: Bearer sqt_...`, a token
+made with `sequencer token create NAME --scope read|write|admin`. `write` includes
+`read`; `admin` includes both. Each token has a rate limit (requests a minute):
+`X-RateLimit-Remaining` counts down, and a 429 carries `Retry-After`.
+
+**Errors** always answer `{"error": {"code", "message", "details"?}}`: `code` is stable.
+
+**Lists** are paginated: `?limit=` (1-500) and `?cursor=` from the previous page's
+`next_cursor`.
+
+**Creates** take an `Idempotency-Key` header: a retry with the same key returns the
+first answer and creates nothing new.
+"""
 
 
 def create_app(app: App) -> FastAPI:
-    """The ASGI app: one-click unsubscribe, tracking links, raw MIME intake."""
-    api = FastAPI(title="sequencer", version="0.1.0",
-                  description="Outreach sequencing engine: links, inbound mail, webhooks.")
+    """The ASGI app: the /v1 API, one-click unsubscribe, tracking links, inbound mail."""
+    api = FastAPI(title="sequencer", version=__version__, description=DESCRIPTION)
     api.state.app = app
+    api.state.token_cache = TokenCache()
+    api.state.rate_limiter = RateLimiter()
+    errors.install(api)
+    api.include_router(me.router)
     api.include_router(links.router)
     api.include_router(inbound.router)
     api.include_router(webhooks.router)

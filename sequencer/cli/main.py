@@ -28,6 +28,7 @@ from sequencer.cli.store_commands import (
     mailbox_group,
     status_command,
 )
+from sequencer.cli.token_commands import token_group
 from sequencer.cli.validate import schema_command, validate_command
 from sequencer.cli.windows_commands import windows_command
 
@@ -54,6 +55,7 @@ cli.add_command(funnel_command)
 cli.add_command(ab_group)
 cli.add_command(windows_command)
 cli.add_command(report_command)
+cli.add_command(token_group)
 record_group.add_command(record_reply_command)
 for command in (run_command, task_group, pause_command, resume_command, exit_command,
                 record_group, scheduler_command, worker_command, explain_command):

@@ -168,7 +168,7 @@ def test_a_tampered_or_stale_sendgrid_request_is_401_and_changes_nothing(sent: S
     unsigned = sent.client.post("/webhooks/sendgrid", content=json.dumps([bounce]))
 
     assert [tampered.status_code, stale.status_code, unsigned.status_code] == [401] * 3
-    assert "replay" in stale.json()["detail"]
+    assert "replay" in stale.json()["error"]["message"]
     assert sent.events() == before
     assert sent.state() == ({a: "active" for a in PEOPLE}, set())
 
@@ -212,7 +212,7 @@ def test_a_webhook_whose_secret_is_not_set_is_off_and_says_which_variable_to_set
     answer = post_sendgrid(sent, [])
 
     assert answer.status_code == 403
-    assert "SEQUENCER_SENDGRID_WEBHOOK_PUBLIC_KEY" in answer.json()["detail"]
+    assert "SEQUENCER_SENDGRID_WEBHOOK_PUBLIC_KEY" in answer.json()["error"]["message"]
 
 
 # -- Postmark ----------------------------------------------------------------------------
