@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -25,10 +27,11 @@ RATES = (("dial_connect", "dial connect"), ("positive_reply", "positive reply"),
 @click.option("--sequence", help="Only this sequence.")
 @click.option("--since", help="Only what happened since (ISO 8601; UTC unless an offset).")
 @click.option("--format", "output", default="table", show_default=True,
-              type=click.Choice(["table", "json"]))
+              type=click.Choice(["table", "json", "csv"]))
 def funnel_command(by: str, sequence: str | None, since: str | None, output: str) -> None:
     """Dial connect, positive reply, meeting conversion, sales acceptance and close rates,
-    stage velocity and the qualified pipeline (definitions: docs/funnel.md)."""
+    stage velocity and the qualified pipeline, per group and in total (definitions:
+    docs/funnel.md)."""
     app = bootstrap()
     try:
         data = funnel(app, sequence=sequence, by="source" if by == "source" else "sequence",
@@ -39,6 +42,9 @@ def funnel_command(by: str, sequence: str | None, since: str | None, output: str
         app.close()
     if output == "json":
         click.echo(json.dumps(data, indent=2))
+        return
+    if output == "csv":
+        click.echo(to_csv(data), nl=False)
         return
     console = Console(width=160)
     console.print(_rates_table(data))
@@ -81,9 +87,53 @@ def _pipeline(pipeline: dict[str, Any]) -> str:
 
 
 def _velocity_table(data: dict[str, Any]) -> Table:
-    table = Table("stage", "median days", "stays measured", "in it now",
-                  title="Stage velocity")
-    for row in data["velocity"]:
-        median = "-" if row["median_days"] is None else f"{row['median_days']:.1f}"
-        table.add_row(row["stage"], median, str(row["stays"]), str(row["current"]))
+    """A row per stage, a column per group and the total: median days in the stage
+    (stays measured; prospects in it now)."""
+    groups = [*data["groups"], data["total"]]
+    table = Table("stage", *(g["group"] for g in groups),
+                  title="Stage velocity: median days in the stage (stays measured; in it now)")
+    for index, row in enumerate(data["total"]["velocity"]):
+        table.add_row(row["stage"], *(_stay(g["velocity"][index]) for g in groups))
     return table
+
+
+def _stay(row: dict[str, Any]) -> str:
+    median = "-" if row["median_days"] is None else f"{row['median_days']:.1f}"
+    return f"{median} ({row['stays']}; {row['current']} now)"
+
+
+CSV_COLUMNS = ("section", "group", "name", "numerator", "denominator", "rate", "ci95_low",
+               "ci95_high", "too_small", "count", "value", "currency", "median_days", "stays",
+               "current")
+
+
+def to_csv(data: dict[str, Any]) -> str:
+    """The funnel as long-format CSV: one row per group and rate, funnel step, pipeline
+    figure (one value row per currency) and stage, the total's rows under ``all``."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for group in [*data["groups"], data["total"]]:
+        name = group["group"]
+        for key, rate in group["rates"].items():
+            low, high = rate["ci95"]
+            writer.writerow({"section": "rate", "group": name, "name": key,
+                             "numerator": rate["numerator"], "denominator": rate["denominator"],
+                             "rate": rate["rate"], "ci95_low": low, "ci95_high": high,
+                             "too_small": rate["too_small"]})
+        for step in group["steps"]:
+            writer.writerow({"section": "step", "group": name, "name": step["name"],
+                             "count": step["count"]})
+        pipeline = group["pipeline"]
+        writer.writerow({"section": "pipeline", "group": name, "name": "open deals",
+                         "count": pipeline["count"]})
+        writer.writerow({"section": "pipeline", "group": name, "name": "with a value",
+                         "count": pipeline["valued"]})
+        for currency, amount in pipeline["value"].items():
+            writer.writerow({"section": "pipeline", "group": name, "name": "value",
+                             "value": amount, "currency": currency})
+        for row in group["velocity"]:
+            writer.writerow({"section": "velocity", "group": name, "name": row["stage"],
+                             "median_days": row["median_days"], "stays": row["stays"],
+                             "current": row["current"]})
+    return out.getvalue()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -154,6 +155,14 @@ def ab_verdicts(app: App, sequence: str, *, step: str | None = None,
     return {"sequence": sequence, "version": versions[0].version if version else None,
             "versions": [row.version for row in versions], "min_difference": min_difference,
             "steps": verdicts}
+
+
+def html_section(app: App, *, sequence: str | None, since: datetime | None) -> str:
+    """The A/B verdicts' section of the HTML report (see ``page.extra_sections``); drawn
+    by ``abtest_html``."""
+    from sequencer.reporting.abtest_html import section  # it imports this module
+
+    return section(app, sequence=sequence, since=since)
 
 
 def _versions(session: Session, sequence: str, version: str | None

@@ -1,4 +1,5 @@
-"""Inline SVG charts for the HTML report: bars with interval whiskers, a heat map.
+"""Inline SVG charts for the HTML report: bars with interval whiskers, a heat map, the
+sales funnel.
 
 No JavaScript: each mark carries a ``<title>`` (a tooltip where browsers show one),
 each chart a title and description for screen readers, and the page shows the same
@@ -91,6 +92,56 @@ def _bar(bar: Bar, left: int, plot: int, y: float, row: int, scale: float) -> st
             f'stroke="{WHISKER}" stroke-width="1.5"/>'
             f'<text x="{x_high + 8:.1f}" y="{mid + 4:.1f}" fill="{INK}">{value * 100:.1f}% '
             f"({rate.numerator}/{rate.denominator})</text></g>")
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelStage:
+    """One bar of the funnel chart: a count, and what it says about the bar before."""
+
+    label: str
+    count: int
+    unit: tuple[str, str]  # singular and plural: ("call", "calls")
+    note: str = ""  # a conversion rate in words, shown after the count
+
+    @property
+    def noun(self) -> str:
+        return self.unit[0] if self.count == 1 else self.unit[1]
+
+    @property
+    def counted(self) -> str:
+        """``1 call``, ``1,204 calls``."""
+        return f"{self.count:,} {self.noun}"
+
+
+def funnel_chart(title: str, stages: Sequence[FunnelStage], *, width: int = 860) -> str:
+    """Horizontal bars of counts, widest first, each followed by its count and its
+    conversion from the stage before: the shape of a funnel, readable as text too."""
+    label_width, row, top = 190, 34, 12
+    plot = width - label_width - 380
+    widest = max([1] + [s.count for s in stages])
+    height = top + row * len(stages) + 8
+    ident = next(_ids)
+    parts = [_open(width, height, ident, title,
+                   "; ".join(f"{s.label}: {s.counted}" + (f" ({s.note})" if s.note else "")
+                             for s in stages))]
+    for i, stage in enumerate(stages):
+        y = top + i * row
+        mid = y + row / 2
+        length = max(plot * stage.count / widest, 1.0)
+        note = (f'<tspan fill="#4a4a4a"> · {escape(stage.note)}</tspan>' if stage.note
+                else "")
+        parts.append(
+            f"<g><title>{escape(stage.label)}: {escape(stage.counted)}"
+            f"{escape(f' ({stage.note})' if stage.note else '')}</title>"
+            f'<text x="{label_width - 8}" y="{mid + 4:.1f}" text-anchor="end" fill="{INK}">'
+            f"{escape(_clip(stage.label, 28))}</text>"
+            f'<rect x="{label_width}" y="{y + 5}" width="{length:.1f}" height="{row - 10}" '
+            f'fill="{BAR if stage.count else GRID}"/>'
+            f'<text x="{label_width + length + 8:.1f}" y="{mid + 4:.1f}" fill="{INK}">'
+            f'<tspan font-weight="600">{stage.count:,}</tspan> '
+            f"{escape(stage.noun)}{note}</text></g>")
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def heat_map(title: str, cells: dict[tuple[int, int], Rate]) -> str:

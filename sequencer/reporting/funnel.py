@@ -86,6 +86,14 @@ def funnel(app: App, *, sequence: str | None = None, by: By = "sequence",
     return compute(facts, lifecycle, by=by, sequence=sequence, since=since)
 
 
+def html_section(app: App, *, sequence: str | None, since: datetime | None) -> str:
+    """The funnel's section of the HTML report (see ``page.extra_sections``); drawn by
+    ``funnel_html``."""
+    from sequencer.reporting.funnel_html import section  # it imports this module
+
+    return section(app, sequence=sequence, since=since)
+
+
 def positive_replies(app: App, lifecycle: Lifecycle, *, by: By, sequence: str | None,
                      since: datetime | None, rules: Rules | None
                      ) -> dict[str, tuple[int, int]]:
@@ -154,7 +162,9 @@ def compute(facts: Facts, lifecycle: Lifecycle, *, by: By = "sequence",
          "velocity": [{"stage", "median_days", "stays", "current"}, ...]}
 
     where a Group is ``{"group", "rates": {name: Rate}, "steps": [{"name", "count"}],
-    "pipeline": {"count", "valued", "value": {currency: sum}}}`` and a Rate is the
+    "pipeline": {"count", "valued", "value": {currency: sum}}, "velocity": [...]}``
+    (the group's own stage velocity: the stage changes of the prospects whose journey
+    it is credited with; the top-level ``velocity`` is the total's) and a Rate is the
     reports' own (``stats.Rate.as_json``): ``{"numerator", "denominator", "rate",
     "ci95": [low, high], "too_small", "note"}``. The rates are ``dial_connect``,
     ``positive_reply``, ``meeting_conversion``, ``sales_acceptance`` and ``close``.
@@ -188,18 +198,39 @@ def compute(facts: Facts, lifecycle: Lifecycle, *, by: By = "sequence",
         for t in tally(owner, prospect_id):
             t.add_journey(journeys.get(prospect_id, _Journey()))
             t.add_pipeline(facts.stages.get(prospect_id), values.get(prospect_id), lifecycle)
-    changes = [StageChange(f.prospect_id, f.stage, f.at) for f in facts.facts
-               if f.kind == "stage_changed" and f.stage
-               and key_of(owners[f.prospect_id], f.prospect_id) is not None]
+    changes = _stage_changes(facts, lambda pid: key_of(owners[pid], pid))
+    every = [change for found in changes.values() for change in found]
+
+    def stays(found: list[StageChange]) -> list[dict[str, Any]]:
+        return [{"stage": v.stage, "median_days": v.median_days, "stays": v.stays,
+                 "current": v.current} for v in velocity(found, lifecycle, since)]
+
+    def group(name: str, t: _Tally, found: list[StageChange]) -> dict[str, Any]:
+        data = t.as_data(name, facts.positive_replies.get(name, (0, 0)))
+        data["velocity"] = stays(found)
+        return data
+
     return {
         "by": by, "sequence": sequence, "since": since.isoformat() if since else None,
         "lifecycle": lifecycle.as_data(),
-        "groups": [tallies[k].as_data(k, facts.positive_replies.get(k, (0, 0)))
+        "groups": [group(k, tallies.get(k, _Tally()), changes.get(k, []))
                    for k in sorted({*tallies, *facts.positive_replies} - {TOTAL})],
-        "total": total.as_data(TOTAL, facts.positive_replies.get(TOTAL, (0, 0))),
-        "velocity": [{"stage": v.stage, "median_days": v.median_days, "stays": v.stays,
-                      "current": v.current} for v in velocity(changes, lifecycle, since)],
+        "total": group(TOTAL, total, every),
+        "velocity": stays(every),
     }
+
+
+def _stage_changes(facts: Facts, group_of: Callable[[int], str | None]
+                   ) -> dict[str, list[StageChange]]:
+    """The stage changes of each group's prospects (those of no group left out)."""
+    changes: dict[str, list[StageChange]] = {}
+    for fact in facts.facts:
+        if fact.kind == "stage_changed" and fact.stage:
+            key = group_of(fact.prospect_id)
+            if key is not None:
+                changes.setdefault(key, []).append(
+                    StageChange(fact.prospect_id, fact.stage, fact.at))
+    return changes
 
 
 def _crediting(facts: Facts) -> Callable[[Fact], int]:

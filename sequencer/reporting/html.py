@@ -39,6 +39,8 @@ details{margin:6px 0 18px}summary{cursor:pointer;color:#0b4a8b}
 .empty{color:#4a4a4a;font-style:italic}
 dl dt{font-weight:600;margin-top:10px}dl dd{margin:2px 0 0 18px}
 nav a{margin-right:14px;color:#0b4a8b}
+h4{font-size:.95rem;margin:16px 0 4px}.verdict{margin:4px 0 18px}
+.verdict.winner{color:#0b5a1e}
 """
 
 

@@ -20,6 +20,8 @@ re-engagement
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import datetime, timedelta
 from itertools import count
@@ -309,3 +311,40 @@ def test_the_cli_records_stages_and_prints_the_funnel(database_url: str, tmp_pat
     table = runner.invoke(funnel_command, [])
     assert table.exit_code == 0 and "cold-outbound" in table.output
     assert "1/1 100%" in table.output
+
+
+def test_velocity_per_sequence_in_json_csv_and_the_table(database_url: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    history(database_url, tmp_path).close()
+    monkeypatch.setenv("SEQUENCER_DATABASE_URL", database_url)
+    monkeypatch.delenv("SEQUENCER_LIFECYCLE", raising=False)
+    monkeypatch.chdir(ROOT)
+    runner = CliRunner()
+    data = json.loads(runner.invoke(funnel_command, ["--format", "json"]).output)
+    cold = {v["stage"]: v for v in by_group(data)["cold-outbound"]["velocity"]}
+    # cold: ann SQL d5-d9 (4), dan SQL d4-d10 (6), gus still at SQL; ann opportunity 11
+    assert cold["SQL"] == {"stage": "SQL", "median_days": 5.0, "stays": 2, "current": 1}
+    assert cold["opportunity"] == {"stage": "opportunity", "median_days": 11.0, "stays": 1,
+                                   "current": 1}
+    re = {v["stage"]: v for v in by_group(data)["re-engagement"]["velocity"]}
+    assert (re["SQL"]["median_days"], re["opportunity"]["median_days"]) == (5.0, 7.0)
+
+    shown = runner.invoke(funnel_command, ["--format", "csv"])
+    assert shown.exit_code == 0, shown.output
+    rows = list(csv.DictReader(io.StringIO(shown.output)))
+    stays = {(r["group"], r["name"]): (r["median_days"], r["stays"], r["current"])
+             for r in rows if r["section"] == "velocity"}
+    assert stays["cold-outbound", "SQL"] == ("5.0", "2", "1")
+    assert stays["re-engagement", "opportunity"] == ("7.0", "1", "0")
+    assert stays["all", "opportunity"] == ("9.0", "2", "1")
+    rates = {(r["group"], r["name"]): (r["numerator"], r["denominator"]) for r in rows
+             if r["section"] == "rate"}
+    assert rates["cold-outbound", "close"] == ("1", "2")
+    values = {(r["group"], r["currency"]): r["value"] for r in rows if r["name"] == "value"}
+    assert values == {("cold-outbound", "EUR"): "5000.0", ("cold-outbound", "USD"): "7000.0",
+                      ("all", "EUR"): "5000.0", ("all", "USD"): "7000.0"}
+
+    table = runner.invoke(funnel_command, ["--by", "source"]).output
+    assert "Stage velocity" in table and "webinar" in table
+    assert "5.0 (2; 1 now)" in runner.invoke(funnel_command, []).output  # cold's SQL
