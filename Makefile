@@ -25,5 +25,10 @@ lint: setup
 /usr/sbin/dovecot:
 	bash tests/integration/install_dovecot.sh
 
-test: lint /usr/sbin/dovecot
+# The web app's end-to-end tests drive Debian's Chromium with Playwright (never a
+# downloaded browser); install it when it is missing.
+/usr/bin/chromium:
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+
+test: lint /usr/sbin/dovecot /usr/bin/chromium
 	$(BIN)/pytest
