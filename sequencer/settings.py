@@ -43,6 +43,10 @@ class Settings:
     postmark_webhook_user: str | None = None  # the Basic credentials in Postmark's webhook URL
     postmark_webhook_password: str | None = field(default=None, repr=False)
     mailgun_webhook_signing_key: str | None = field(default=None, repr=False)
+    # The CRM webhooks (POST /v1/crm/{generic,hubspot,salesforce}/events): off until set.
+    crm_webhook_secret: str | None = field(default=None, repr=False)
+    hubspot_app_secret: str | None = field(default=None, repr=False)
+    salesforce_webhook_secret: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)
@@ -74,6 +78,9 @@ class Settings:
             postmark_webhook_user=env.get("SEQUENCER_POSTMARK_WEBHOOK_USER") or None,
             postmark_webhook_password=env.get("SEQUENCER_POSTMARK_WEBHOOK_PASSWORD") or None,
             mailgun_webhook_signing_key=env.get("SEQUENCER_MAILGUN_WEBHOOK_SIGNING_KEY") or None,
+            crm_webhook_secret=env.get("SEQUENCER_CRM_WEBHOOK_SECRET") or None,
+            hubspot_app_secret=env.get("SEQUENCER_HUBSPOT_APP_SECRET") or None,
+            salesforce_webhook_secret=env.get("SEQUENCER_SALESFORCE_WEBHOOK_SECRET") or None,
         )
 
 

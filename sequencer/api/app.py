@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from sequencer import __version__
+from sequencer.api import crm as crm_webhooks
 from sequencer.api import errors, inbound, links, me, webhooks
 from sequencer.api.auth import TokenCache
 from sequencer.api.ratelimit import RateLimiter
@@ -39,4 +40,5 @@ def create_app(app: App) -> FastAPI:
     api.include_router(links.router)
     api.include_router(inbound.router)
     api.include_router(webhooks.router)
+    api.include_router(crm_webhooks.router)
     return api

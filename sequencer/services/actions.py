@@ -29,6 +29,7 @@ from sequencer.services.app import App
 from sequencer.services.learned import definition_for
 from sequencer.store.codec import read_state
 from sequencer.store.models import Enrollment, Event, Prospect, StepRun, Task
+from sequencer.store.upsert import insert_ignoring
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,16 +135,19 @@ class Recorded:
     stage: str | None  # the prospect's stage now
     from_stage: str | None  # before the change (stage changes only)
     enrollments: list[tuple[str, str]]  # (sequence, status after) of each enrollment told
+    duplicate: bool = False  # the ``key`` was recorded before: nothing changed
 
 
 def record_stage(app: App, email: str, stage: str, *, value: float | None = None,
                  currency: str | None = None, at: datetime | None = None,
-                 lifecycle: Lifecycle | None = None) -> Recorded:
+                 lifecycle: Lifecycle | None = None, key: str | None = None) -> Recorded:
     """The prospect reached ``stage`` (at ``at``, default now), with a deal value if given.
 
     The stage name is checked against the lifecycle (``None``: the one configured for
     the working directory) and stored in its configured spelling; the prospect's
     ``stage`` becomes it unless a later change is already recorded (a back-dated entry).
+    ``key`` (e.g. a CRM's event id) makes it idempotent: recorded once under that key,
+    a second call with it changes nothing and answers ``duplicate``.
 
     Raises:
         InputError: unknown prospect or stage, a negative value, a naive or future ``at``.
@@ -157,19 +161,22 @@ def record_stage(app: App, email: str, stage: str, *, value: float | None = None
     with app.sessions.begin() as session:
         prospect = _locked_prospect(session, email)
         before, later = _stages_around(session, prospect, when)
-        told = _tell_all(session, app, prospect, ev.StageChanged(stage), now)
-        if later is None:
-            prospect.stage = stage
         payload: dict[str, object] = {
             "event": "StageChanged", "prospect": prospect.email, "stage": stage,
             "from_stage": before, "value": value,
             "currency": None if value is None else (currency or lifecycle.currency).upper()}
-        _record_fact(session, "stage_changed", prospect, when, now, payload)
+        if not _record_fact(session, "stage_changed", prospect, when, now, payload, key):
+            return Recorded(prospect.stage, None, [], duplicate=True)
+        told = _tell_all(session, app, prospect, ev.StageChanged(stage), now)
+        if later is None:
+            prospect.stage = stage
         return Recorded(prospect.stage, before, told)
 
 
-def record_meeting(app: App, email: str, *, at: datetime | None = None) -> Recorded:
-    """A meeting was booked with the prospect (at ``at``, default now).
+def record_meeting(app: App, email: str, *, at: datetime | None = None,
+                   key: str | None = None) -> Recorded:
+    """A meeting was booked with the prospect (at ``at``, default now); ``key`` as for
+    :func:`record_stage`.
 
     Raises:
         InputError: unknown prospect, a naive or future ``at``.
@@ -178,9 +185,10 @@ def record_meeting(app: App, email: str, *, at: datetime | None = None) -> Recor
     when = _when(at, now)
     with app.sessions.begin() as session:
         prospect = _locked_prospect(session, email)
+        if not _record_fact(session, "meeting_booked", prospect, when, now,
+                            {"event": "MeetingBooked", "prospect": prospect.email}, key):
+            return Recorded(prospect.stage, None, [], duplicate=True)
         told = _tell_all(session, app, prospect, ev.MeetingBooked(), now)
-        _record_fact(session, "meeting_booked", prospect, when, now,
-                     {"event": "MeetingBooked", "prospect": prospect.email})
         return Recorded(prospect.stage, None, told)
 
 
@@ -230,17 +238,22 @@ def _tell_all(session: Session, app: App, prospect: Prospect, event: ev.Event, n
 
 
 def _record_fact(session: Session, kind: str, prospect: Prospect, when: datetime,
-                 now: datetime, payload: dict[str, object]) -> None:
+                 now: datetime, payload: dict[str, object], key: str | None = None) -> bool:
     """Store the fact once, tied to the enrollment running when it happened (the latest
-    started by then, else the first one)."""
+    started by then, else the first one); False when ``key`` was stored before.
+
+    The row goes in before anyone is told, with ON CONFLICT DO NOTHING on its source
+    key, so the same keyed fact arriving twice at once is acted on by one of them."""
     rows = session.scalars(select(Enrollment).where(Enrollment.prospect_id == prospect.id)
                            .order_by(Enrollment.started_at, Enrollment.id)).all()
     running = [r for r in rows if r.started_at <= when]
     row = running[-1] if running else (rows[0] if rows else None)
     payload = {**payload, **({"recorded_at": now.isoformat()} if when != now else {})}
-    session.add(Event(kind=kind, source_key=f"{kind}:{uuid.uuid4().hex}",
-                      prospect_id=prospect.id, enrollment_id=row.id if row else None,
-                      occurred_at=when, payload=payload))
+    inserted = session.execute(insert_ignoring(session, Event, ("source_key",)).returning(
+        Event.id), [{"kind": kind, "source_key": (key or f"{kind}:{uuid.uuid4().hex}")[:500],
+                     "prospect_id": prospect.id, "enrollment_id": row.id if row else None,
+                     "occurred_at": when, "payload": payload}]).first()
+    return inserted is not None
 
 
 def _record(session: Session, key: str, kind: str, row: Enrollment, now: datetime,
