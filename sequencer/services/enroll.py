@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,9 +27,9 @@ from sequencer.services.app import App
 from sequencer.services.learned import definition_for_new
 from sequencer.services.mailboxes import find_mailbox
 from sequencer.services.prospects import ProspectRow, read_row, valid_email
-from sequencer.services.sequences import publish
+from sequencer.services.sequences import definition_of, publish
 from sequencer.store.codec import columns_of
-from sequencer.store.models import Enrollment, Prospect
+from sequencer.store.models import Enrollment, Prospect, SequenceVersion
 from sequencer.store.queries import suppressions_of
 from sequencer.store.upsert import insert_ignoring
 from sequencer.timing.sendtime import mix
@@ -46,6 +46,7 @@ class EnrollSummary:
     version: str
     rows: int = 0
     enrolled: int = 0
+    enrolled_lines: list[tuple[int, int]] = field(default_factory=list)  # (line, prospect id)
     skipped: list[tuple[int, str, str]] = field(default_factory=list)  # (line, code, why)
 
     def reasons(self) -> Counter[str]:
@@ -55,6 +56,15 @@ class EnrollSummary:
 def count_rows(path: Path) -> int:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where rows are enrolled: a published sequence version, from one mailbox."""
+
+    definition: Definition
+    version_id: int
+    mailbox_id: int
 
 
 def enroll_csv(app: App, sequence: Path, rows_file: Path, *, mailbox: str,
@@ -67,22 +77,51 @@ def enroll_csv(app: App, sequence: Path, rows_file: Path, *, mailbox: str,
     """
     with app.sessions.begin() as session:
         version, definition = publish(session, app, sequence)
-        sender = find_mailbox(session, mailbox)
-        if sender is None:
-            raise InputError(f"no mailbox {mailbox!r}: add it with 'sequencer mailbox add'")
-        version_id, mailbox_id = version.id, sender.id
+        target = Target(definition, version.id, _mailbox_id(session, mailbox))
+    return enroll_rows(app, target, _rows(rows_file), progress=progress, batch=batch)
+
+
+def enroll_rows(app: App, target: Target, rows: Iterable[ProspectRow], *,
+                progress: Progress | None = None, batch: int = BATCH) -> EnrollSummary:
+    """Enroll every valid row into ``target``: the one pipeline behind the CSV file and
+    the API. Each row's ``line`` names it in ``skipped`` (and ``enrolled``); a batch of
+    ``batch`` rows is one transaction, and a bad row never aborts the good ones."""
+    definition = target.definition
     summary = EnrollSummary(definition.name, definition.version)
     seen: set[str] = set()
-    for number, chunk in enumerate(_chunks(_rows(rows_file), batch), start=1):
+    for number, chunk in enumerate(_chunks(iter(rows), batch), start=1):
         good = [row for row in chunk if _row_ok(row, seen, summary)]
         with app.sessions.begin() as session:
-            _enroll_batch(session, app, definition, version_id, mailbox_id, good, summary)
+            _enroll_batch(session, app, definition, target.version_id, target.mailbox_id,
+                          good, summary)
         if number & (number - 1) == 0:  # after batches 1, 2, 4, 8...: the tables doubled
             _refresh_statistics(app)
         summary.rows += len(chunk)
         if progress is not None:
             progress(len(chunk))
     return summary
+
+
+def latest_target(app: App, sequence: str, mailbox: str) -> Target:
+    """The latest published version of the sequence named ``sequence``, from ``mailbox``.
+
+    Raises:
+        InputError: no such sequence or mailbox.
+    """
+    with app.sessions() as session:
+        version_id = session.scalar(select(SequenceVersion.id).where(
+            SequenceVersion.name == sequence).order_by(SequenceVersion.id.desc()).limit(1))
+        if version_id is None:
+            raise InputError(f"no sequence {sequence!r}: publish it first")
+        return Target(definition_of(session, app, version_id), version_id,
+                      _mailbox_id(session, mailbox))
+
+
+def _mailbox_id(session: Session, mailbox: str) -> int:
+    sender = find_mailbox(session, mailbox)
+    if sender is None:
+        raise InputError(f"no mailbox {mailbox!r}: add it with 'sequencer mailbox add'")
+    return sender.id
 
 
 def _refresh_statistics(app: App) -> None:
@@ -167,6 +206,7 @@ def _enroll_batch(session: Session, app: App, definition: Definition, version_id
             continue
         enrollments.append(_enrollment(session, app, definition, version_id, mailbox_id,
                                        prospect_id, row, now))
+        summary.enrolled_lines.append((row.line, prospect_id))
     if enrollments:  # a Core executemany: the ORM's bulk insert costs more than the rows
         session.connection().execute(ENROLLMENTS.insert(), enrollments)
     summary.enrolled += len(enrollments)
