@@ -65,14 +65,14 @@ def ingest_command(files: tuple[Path, ...]) -> None:
 @click.command("api")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def api_command(host: str, port: int) -> None:
-    """Serve the HTTP side: unsubscribe and tracking links, raw MIME in, webhooks."""
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Server processes (one per core is a good start).")
+@click.option("--access-log/--no-access-log", default=True, show_default=True,
+              help="Log one line per request.")
+def api_command(host: str, port: int, workers: int, access_log: bool) -> None:
+    """Serve HTTP: the /v1 API (docs at /docs), the web app at /app, unsubscribe and
+    tracking links, raw MIME in, provider and CRM webhooks."""
     import uvicorn
 
-    from sequencer.api import create_app
-
-    app = bootstrap()
-    try:
-        uvicorn.run(create_app(app), host=host, port=port, log_level="info")
-    finally:
-        app.close()
+    uvicorn.run("sequencer.api.asgi:from_env", factory=True, host=host, port=port,
+                workers=workers, access_log=access_log, log_level="info")

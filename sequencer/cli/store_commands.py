@@ -62,15 +62,18 @@ def mailbox_group() -> None:
 @click.option("--signature", help="The sender's signature ({{ sender.signature }}).")
 @click.option("--inbound", "inbound_url", help="Where its answers are read: "
               "imaps://user@host/INBOX?password_env=VAR (see 'sequencer inbound poll').")
+@click.option("--owner", help="The rep who sends from it: its calls and other manual "
+              "steps are that rep's tasks (their day in the web app).")
 def mailbox_add(address: str, transport: str, daily_cap: int, min_spacing: int,
                 display_name: str | None, timezone: str, signature: str | None,
-                inbound_url: str | None) -> None:
+                inbound_url: str | None, owner: str | None) -> None:
     """Register (or update) the sender ADDRESS."""
     app = bootstrap()
     try:
         box = add_mailbox(app, address, transport=transport, daily_cap=daily_cap,
                           min_spacing_seconds=min_spacing, display_name=display_name,
-                          timezone=timezone, signature=signature, inbound_url=inbound_url)
+                          timezone=timezone, signature=signature, inbound_url=inbound_url,
+                          owner=owner)
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:

@@ -61,8 +61,9 @@ def check_transport(url: str) -> str:
 def add_mailbox(app: App, address: str, *, transport: str, daily_cap: int,
                 min_spacing_seconds: int = 0, display_name: str | None = None,
                 timezone: str = "UTC", signature: str | None = None,
-                inbound_url: str | None = None) -> Mailbox:
-    """Register a sender, or update it when the address is known.
+                inbound_url: str | None = None, owner: str | None = None) -> Mailbox:
+    """Register a sender, or update it when the address is known. ``owner`` is the rep
+    who sends from it: its manual steps become that rep's tasks.
 
     Raises:
         InputError: a bad address, transport, cap or time zone.
@@ -91,6 +92,8 @@ def add_mailbox(app: App, address: str, *, transport: str, daily_cap: int,
         mailbox.display_name = display_name
         mailbox.timezone = timezone
         mailbox.signature = signature
+        if owner is not None:
+            mailbox.owner = owner.strip() or None
         if inbound_url is not None:
             if inbound_url != mailbox.inbound_url:  # another mailbox: start from its start
                 mailbox.inbound_uidvalidity = mailbox.inbound_last_uid = None
