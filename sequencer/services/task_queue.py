@@ -1,0 +1,158 @@
+"""A rep's queue of manual steps, as the API and the web app read it.
+
+A task belongs to its ``assignee`` when it has one; the engine does not set one
+today, so a task without one belongs to the owner of the mailbox its enrollment
+sends from (``Mailbox.owner``). Every filter here and every ``TaskItem.assignee``
+uses that same rule, so "my tasks" means the same thing everywhere.
+
+A rep's local day is the day in their mailboxes' time zone (UTC when they own none):
+"due today" is everything open due before their local midnight, overdue included.
+
+Completing or skipping a task is :func:`sequencer.services.actions.complete_task`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Select, func, select
+
+from sequencer.errors import InputError
+from sequencer.services.app import App
+from sequencer.store.models import Enrollment, Mailbox, Prospect, Task
+
+UTC_ZONE = ZoneInfo("UTC")
+STATES = ("open", "done", "skipped")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskItem:
+    id: int
+    kind: str  # call, manual_email, linkedin_connect, ..., or fix_template
+    step: str
+    due_at: datetime
+    state: str  # open, done, skipped
+    outcome: str | None
+    notes: str | None
+    assignee: str | None  # the task's own, else its mailbox's owner
+    prospect_id: int
+    prospect_email: str
+    prospect_name: str | None
+    company: str | None
+    phone: str | None
+    linkedin_url: str | None
+    prospect_timezone: str | None
+    sequence: str
+    enrollment_id: int
+    enrollment_status: str
+    instructions: str | None
+    draft_subject: str | None
+    draft_body: str | None
+    completed_at: datetime | None
+
+
+_assignee = func.coalesce(Task.assignee, Mailbox.owner)
+
+
+def _query() -> Select[Task, Prospect, str, str, str | None]:
+    return (select(Task, Prospect, Enrollment.sequence_name, Enrollment.status,
+                   _assignee.label("assignee"))
+            .join(Enrollment, Enrollment.id == Task.enrollment_id)
+            .join(Prospect, Prospect.id == Enrollment.prospect_id)
+            .join(Mailbox, Mailbox.id == Enrollment.mailbox_id))
+
+
+def _item(row: Any) -> TaskItem:
+    task: Task = row[0]
+    prospect: Prospect = row[1]
+    name = " ".join(p for p in (prospect.first_name, prospect.last_name) if p) or None
+    return TaskItem(
+        id=task.id, kind=task.kind, step=task.step_id, due_at=task.due_at, state=task.state,
+        outcome=task.outcome, notes=task.notes, assignee=row[4], prospect_id=prospect.id,
+        prospect_email=prospect.email, prospect_name=name, company=prospect.company,
+        phone=prospect.phone, linkedin_url=prospect.linkedin_url,
+        prospect_timezone=prospect.timezone, sequence=row[2], enrollment_id=task.enrollment_id,
+        enrollment_status=row[3], instructions=task.instructions,
+        draft_subject=task.draft_subject, draft_body=task.draft_body,
+        completed_at=task.completed_at)
+
+
+def _aware(value: datetime | None, name: str) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise InputError(f"{name}: {value.isoformat()} has no time zone "
+                         "(add Z or an offset like +02:00)")
+
+
+def task_page(app: App, *, assignee: str | None = None, state: str | None = "open",
+              due_from: datetime | None = None, due_until: datetime | None = None,
+              kind: str | None = None, after_id: int | None = None,
+              limit: int = 50) -> list[TaskItem]:
+    """Tasks ordered by id, after ``after_id``, at most ``limit`` (ask ``limit + 1`` to
+    know whether there is another page). ``state=None`` is every state; ``due_from``
+    is inclusive, ``due_until`` exclusive; ``assignee`` as the module says.
+
+    Raises:
+        InputError: an unknown state, a naive datetime, a limit below 1.
+    """
+    if state is not None and state not in STATES:
+        raise InputError(f"state: {state!r} is not one of {', '.join(STATES)}")
+    _aware(due_from, "due_from")
+    _aware(due_until, "due_until")
+    if limit < 1:
+        raise InputError(f"limit: {limit} is below 1")
+    query = _query()
+    if state is not None:
+        query = query.where(Task.state == state)
+    if assignee is not None:
+        query = query.where(_assignee == assignee)
+    if kind is not None:
+        query = query.where(Task.kind == kind)
+    if due_from is not None:
+        query = query.where(Task.due_at >= due_from)
+    if due_until is not None:
+        query = query.where(Task.due_at < due_until)
+    if after_id is not None:
+        query = query.where(Task.id > after_id)
+    with app.sessions() as session:
+        return [_item(row) for row in session.execute(query.order_by(Task.id).limit(limit))]
+
+
+def get_task(app: App, task_id: int) -> TaskItem | None:
+    with app.sessions() as session:
+        row = session.execute(_query().where(Task.id == task_id)).first()
+        return _item(row) if row is not None else None
+
+
+def rep_zone(app: App, owner: str) -> ZoneInfo:
+    """The zone of the mailboxes ``owner`` owns (the most common, if they differ), else UTC."""
+    with app.sessions() as session:
+        zones = list(session.scalars(select(Mailbox.timezone).where(Mailbox.owner == owner)
+                                     .order_by(Mailbox.id)))
+    for name, _ in Counter(z for z in zones if z).most_common():
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return UTC_ZONE
+
+
+def day_end(zone: ZoneInfo, now: datetime) -> datetime:
+    """The first instant of the day after ``now``'s local day in ``zone`` (aware)."""
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(0), tzinfo=zone)
+
+
+def rep_day(app: App, owner: str, *, now: datetime | None = None) -> list[TaskItem]:
+    """The rep's open tasks due before the end of their local today, overdue included,
+    soonest due first."""
+    now = now or app.clock.now()
+    _aware(now, "now")
+    until = day_end(rep_zone(app, owner), now)
+    query = (_query().where(Task.state == "open", _assignee == owner, Task.due_at < until)
+             .order_by(Task.due_at, Task.id))
+    with app.sessions() as session:
+        return [_item(row) for row in session.execute(query)]
