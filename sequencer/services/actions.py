@@ -26,6 +26,7 @@ from sequencer.reporting.lifecycle import Lifecycle, load_lifecycle
 from sequencer.runtime.effects import apply
 from sequencer.runtime.executor import lock_enrollment
 from sequencer.services.app import App
+from sequencer.services.enrollment_actions import act_locked
 from sequencer.services.learned import definition_for
 from sequencer.store.codec import read_state
 from sequencer.store.models import Enrollment, Event, Prospect, StepRun, Task
@@ -113,15 +114,11 @@ def act_on(app: App, email: str, event: ev.Event, *, sequence: str | None = None
             raise InputError(f"{email} has no enrollment" + (f" in {sequence!r}" if sequence
                                                                else ""))
         for found in rows:
-            row = lock_enrollment(session, found.id)
-            definition = definition_for(session, app, row)
             try:
-                decision = advance(definition, read_state(row), event, now=now,
-                                   calendar=app.calendar)
+                row, status = act_locked(session, app, found.id, event, now)
             except EngineError as exc:
                 raise InputError(str(exc)) from exc
-            apply(session, row, decision, now=now)
-            out.append((row.sequence_name, decision.state.status.value))
+            out.append((row.sequence_name, status.value))
         # A person's action has no natural idempotency key: each one is its own event.
         _record(session, f"{kind}:{type(event).__name__}:{uuid.uuid4().hex}", kind, rows[0],
                 now, {"event": type(event).__name__, "prospect": email})
