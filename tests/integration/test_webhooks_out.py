@@ -250,3 +250,25 @@ def test_private_destinations_are_refused_unless_allowed(database_url: str, tmp_
     fan_out(app)
     assert deliver_due(app, resolve=lambda host, port: ["127.0.0.1"]).delivered == 0
     app.close()
+
+
+def test_the_webhook_commands_add_list_deliver_and_remove(database_url: str,
+                                                          receiver: Receiver) -> None:
+    from click.testing import CliRunner
+
+    from sequencer.cli.webhook_commands import webhook_group
+
+    runner = CliRunner(env={"SEQUENCER_DATABASE_URL": database_url, "HOOK_SECRET": SECRET})
+    refused = runner.invoke(webhook_group, ["add", "http://127.0.0.1:9/h", "--events", "reply"])
+    assert refused.exit_code == 1 and "loopback" in refused.output
+    added = runner.invoke(webhook_group, ["add", receiver.url, "--events", "reply,exit",
+                                          "--secret-env", "HOOK_SECRET", "--allow-private"])
+    assert added.exit_code == 0, added.output
+    assert "secret" not in added.output  # only a generated secret is shown
+    listed = runner.invoke(webhook_group, ["list"])
+    assert receiver.url in listed.output and "reply,exit" in listed.output
+    delivered = runner.invoke(webhook_group, ["deliver"])
+    assert delivered.exit_code == 0 and "queued 0, delivered 0" in delivered.output
+    assert runner.invoke(webhook_group, ["deliveries", "--failed"]).output == ""
+    assert runner.invoke(webhook_group, ["remove", "1"]).exit_code == 0
+    assert runner.invoke(webhook_group, ["remove", "1"]).exit_code == 1
