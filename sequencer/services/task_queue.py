@@ -21,7 +21,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Select, func, select
 
-from sequencer.errors import InputError
+from sequencer.definition.model import TASK_OUTCOMES, StepType
+from sequencer.errors import EngineError, InputError
+from sequencer.services.actions import complete_task
 from sequencer.services.app import App
 from sequencer.store.models import Enrollment, Mailbox, Prospect, Task
 
@@ -156,3 +158,60 @@ def rep_day(app: App, owner: str, *, now: datetime | None = None) -> list[TaskIt
              .order_by(Task.due_at, Task.id))
     with app.sessions() as session:
         return [_item(row) for row in session.execute(query)]
+
+
+class TaskClosedError(EngineError):
+    """The task is done or skipped already: it cannot be closed again."""
+
+
+class OutcomeError(InputError):
+    """An outcome that does not fit the task's kind; ``allowed`` are the ones that do."""
+
+    def __init__(self, message: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.allowed = allowed
+
+
+def outcomes_of(kind: str) -> tuple[str, ...]:
+    """The outcomes a task of ``kind`` may be completed with (none for ``fix_template``)."""
+    try:
+        return tuple(sorted(TASK_OUTCOMES.get(StepType(kind), frozenset())))
+    except ValueError:
+        return ()
+
+
+def close_task(app: App, task_id: int, outcome: str, notes: str | None = None
+               ) -> TaskItem | None:
+    """Complete an open task with ``outcome`` (``"skipped"`` skips it) through
+    :func:`sequencer.services.actions.complete_task`; the task as it is then, or None
+    when there is no such task.
+
+    Raises:
+        TaskClosedError: the task is closed already (or asks to fix a template).
+        OutcomeError: an outcome its kind does not have.
+    """
+    task = get_task(app, task_id)
+    if task is None:
+        return None
+    _check_open(task)
+    allowed = outcomes_of(task.kind)
+    if outcome != "skipped" and outcome not in allowed:
+        raise OutcomeError(f"outcome: {outcome!r} is not an outcome of a {task.kind} task "
+                           f"(use {', '.join(allowed)})", allowed)
+    try:
+        complete_task(app, task_id, outcome, notes)
+    except InputError:
+        found = get_task(app, task_id)  # closed by someone else in the meantime?
+        if found is not None:
+            _check_open(found)
+        raise
+    return get_task(app, task_id)
+
+
+def _check_open(task: TaskItem) -> None:
+    if task.state != "open":
+        raise TaskClosedError(f"task #{task.id} is {task.state} already"
+                              + (f" ({task.outcome})" if task.outcome else ""))
+    if task.kind == "fix_template":
+        raise TaskClosedError(f"task #{task.id} asks to fix a template: fix it, then "
+                              "resume the enrollment")

@@ -29,11 +29,9 @@ ANN = "ann@acme.example,Ann,Lee,Acme,+1 555 0100,America/New_York,US"
 BEA = "bea@globex.example,Béa,,Globex,,Europe/Paris,FR"
 
 
-def two_call_tasks(database_url: str, tmp_path: Path, owner: str = "rita"
-                   ) -> tuple[App, FakeClock]:
+def seed_call_tasks(app: App, clock: FakeClock, tmp_path: Path, owner: str = "rita") -> None:
     """Ann and Béa in cold-outbound from a New York mailbox owned by ``owner``, run until
     both call-1 tasks are open (Béa's due Wed 25 Nov 07:04 UTC, Ann's 13:18 UTC)."""
-    app, clock = make_app(database_url)
     add_mailbox(app, "ana@sender.example", transport=f"file://{tmp_path / 'out'}",
                 daily_cap=100, timezone="America/New_York")
     with app.sessions.begin() as session:
@@ -41,12 +39,12 @@ def two_call_tasks(database_url: str, tmp_path: Path, owner: str = "rita"
     enroll_csv(app, COLD, write_csv(tmp_path / "p.csv", HEADER, ANN, BEA),
                mailbox="ana@sender.example")
     drain(app, clock, until=MONDAY + timedelta(days=3))
-    return app, clock
 
 
 @pytest.fixture
 def queue(database_url: str, tmp_path: Path) -> Iterator[tuple[App, FakeClock]]:
-    app, clock = two_call_tasks(database_url, tmp_path)
+    app, clock = make_app(database_url)
+    seed_call_tasks(app, clock, tmp_path)
     yield app, clock
     app.close()
 
