@@ -78,9 +78,10 @@ def refusal(address: Address) -> str | None:
         return refusal(inner)
     checks = (("loopback", address.is_loopback), ("unspecified", address.is_unspecified),
               ("link-local", address.is_link_local), ("multicast", address.is_multicast),
+              ("reserved", address.is_reserved),
               ("unique-local" if address.version == 6 else "private", address.is_private),
               ("shared (carrier-grade NAT)", address.version == 4 and address in _SHARED),
-              ("reserved", address.is_reserved), ("not global", not address.is_global))
+              ("not global", not address.is_global))
     return next((name for name, hit in checks if hit), None)
 
 
