@@ -78,6 +78,8 @@ def problem_of(field: str, value: str | None) -> str | None:
         return None if value and valid_email(value) else f"{value!r} is not an email address"
     if value is None:
         return None
+    if "\x00" in value:
+        return "contains a NUL character"
     if len(value) > WIDTHS.get(field, 10_000):
         return f"longer than {WIDTHS[field]} characters"
     if field == "timezone" and not zone_exists(value):
@@ -93,7 +95,24 @@ def row_problem(row: ProspectRow) -> str | None:
         found = problem_of(name, value)
         if found is not None:
             return f"{name}: {found}"
+    return custom_problem(row.custom)
+
+
+def custom_problem(custom: Mapping[str, Any]) -> str | None:
+    """Why these custom fields cannot be stored (a NUL character: JSON columns refuse it)."""
+    if has_nul(custom):
+        return "custom: contains a NUL character"
     return None
+
+
+def has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_nul(v) for v in value)
+    return False
 
 
 def view(p: Prospect) -> ProspectView:
@@ -169,7 +188,11 @@ def update_prospect(app: App, prospect_id: int, changes: Mapping[str, Any]
             problem = problem_of(name, _normal(name, value))
             if problem is not None:
                 raise InputError(f"{name}: {problem}")
-        elif name not in ("custom", "do_not_contact"):
+        elif name == "custom":
+            problem = custom_problem(value or {})
+            if problem is not None:
+                raise InputError(problem)
+        elif name != "do_not_contact":
             raise InputError(f"{name}: not a field of a prospect that can be changed")
     with app.sessions.begin() as session:
         prospect = session.get(Prospect, prospect_id)
@@ -239,9 +262,10 @@ def rows_from_csv(text: str) -> list[ProspectRow]:
 
 
 def row_of(index: int, item: Mapping[str, Any]) -> ProspectRow:
-    """A JSON prospect as a row: the standard fields (strings), ``custom`` as given."""
+    """A JSON prospect as a row: the standard fields (strings), ``custom`` as given, and
+    any other key a custom field (as a CSV column would be)."""
     raw = {k: (None if v is None else str(v)) for k, v in item.items()
-           if k in STANDARD_COLUMNS}
+           if k not in ("custom", "do_not_contact") and not isinstance(v, Mapping)}
     row = read_row(index, raw)
     custom = item.get("custom")
     if isinstance(custom, Mapping):
