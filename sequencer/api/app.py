@@ -8,12 +8,9 @@ from sequencer import __version__
 from sequencer.api import crm as crm_webhooks
 from sequencer.api import errors, inbound, links, me, webhooks
 from sequencer.api import tasks as task_routes
-from sequencer.api import prospects as prospect_routes
-from sequencer.api import tasks as task_routes
 from sequencer.api.auth import TokenCache
 from sequencer.api.ratelimit import RateLimiter
 from sequencer.services.app import App
-from sequencer.web import router as web_router
 
 DESCRIPTION = """\
 Outreach sequences as code, sent exactly once, in each prospect's best hours.
@@ -46,7 +43,4 @@ def create_app(app: App) -> FastAPI:
     api.include_router(webhooks.router)
     api.include_router(crm_webhooks.router)
     api.include_router(task_routes.router)
-    api.include_router(task_routes.router)
-    api.include_router(prospect_routes.router)
-    api.include_router(web_router)  # the web app at /app
     return api
