@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from sequencer import __version__
 from sequencer.api import crm as crm_webhooks
 from sequencer.api import errors, inbound, links, me, webhooks
+from sequencer.api import prospects as prospect_routes
 from sequencer.api import tasks as task_routes
 from sequencer.api.auth import TokenCache
 from sequencer.api.ratelimit import RateLimiter
@@ -43,4 +44,5 @@ def create_app(app: App) -> FastAPI:
     api.include_router(webhooks.router)
     api.include_router(crm_webhooks.router)
     api.include_router(task_routes.router)
+    api.include_router(prospect_routes.router)
     return api
