@@ -12,6 +12,7 @@ from sequencer.api import tasks as task_routes
 from sequencer.api.auth import TokenCache
 from sequencer.api.ratelimit import RateLimiter
 from sequencer.services.app import App
+from sequencer.web import router as web_router
 
 DESCRIPTION = """\
 Outreach sequences as code, sent exactly once, in each prospect's best hours.
@@ -45,4 +46,5 @@ def create_app(app: App) -> FastAPI:
     api.include_router(crm_webhooks.router)
     api.include_router(task_routes.router)
     api.include_router(prospect_routes.router)
+    api.include_router(web_router)  # the web app at /app
     return api
