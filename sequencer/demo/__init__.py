@@ -10,8 +10,9 @@ through the real inbound path. Everything is seeded: the same seed gives the sam
 
 Modules: ``people`` (who is enrolled where), ``phrases`` and ``answers`` (what
 prospects and their mail servers write back), ``fates`` (who answers what, when),
-``rep`` (the simulated rep), ``world`` (the folder, store, mailboxes and
-enrollments), ``runner`` (the virtual-clock loop) and ``figures`` (what it did).
+``rep`` (the simulated rep), ``sales`` (the meetings and deals positive replies
+lead to), ``world`` (the folder, store, mailboxes and enrollments), ``runner`` (the
+virtual-clock loop) and ``figures`` (what it did).
 """
 
 from sequencer.demo.runner import DemoRun, WeekProgress, run_demo

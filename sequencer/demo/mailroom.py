@@ -56,6 +56,8 @@ class Mailroom:
     moods: Counter[str] = field(default_factory=Counter)  # replies by what the demo wrote
     misread: list[tuple[str, str, str]] = field(default_factory=list)  # (file, meant, read)
     effects: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, what it did)
+    interested: list[tuple[str, datetime]] = field(default_factory=list)  # positive replies
+    # (address, taken in at) not yet handed on to the account executive
     _last_message: int = 0
     _pending: list[_Pending] = field(default_factory=list)
     _queued: int = 0  # answers queued so far: keeps equal times in the order they came
@@ -106,7 +108,8 @@ class Mailroom:
         delivered = 0
         while self._pending and self._pending[0].at <= now:
             pending = heapq.heappop(self._pending)
-            raw = self._build(pending, read_original(pending.file.read_bytes()), now)
+            original = read_original(pending.file.read_bytes())
+            raw = self._build(pending, original, now)
             if raw is None:
                 continue
             name = f"{pending.fate.kind.value}-{pending.file.name}"
@@ -119,6 +122,8 @@ class Mailroom:
                 self.effects[found.kind, "suppressed"] += 1
             if pending.fate.mood:
                 self.moods[pending.fate.mood] += 1
+            if pending.fate.mood == "positive" and found.kind == "reply":
+                self.interested.append((original.recipient.lower(), now))
             if found.kind != pending.fate.kind.value:
                 self.misread.append((name, pending.fate.kind.value, found.kind))
             delivered += 1

@@ -1,14 +1,17 @@
-"""The demo's virtual-clock loop: the embedded runtime, the mailroom and the rep.
+"""The demo's virtual-clock loop: the embedded runtime, the mailroom, the rep and the
+account executive.
 
 At each moment the loop first lets the scheduler and executor settle (every due
 step claimed and run, in batches, as ``sequencer run`` does), then delivers the
-answers due by now and lets the rep work, and only when none of them has anything
-left to do moves the clock to the next moment something is due: a step, an
-answer, a rep's session or the end of a week, rounded up to the scheduler's next
-look (every ``LOOK_EVERY`` of virtual time, as ``sequencer run`` looks every few
-seconds): the steps due within one look run as one batch. Nothing runs early, so
-sends stay inside their windows; one due in a window's last minutes and claimed
-after it closes waits for the next window, as it would behind a busy scheduler.
+answers due by now, lets the rep work and the account executive record the
+meetings and stage changes that positive replies led to, and only when none of
+them has anything left to do moves the clock to the next moment something is
+due: a step, an answer, a rep's session, a meeting or stage change, or the end of
+a week, rounded up to the scheduler's next look (every ``LOOK_EVERY`` of virtual
+time, as ``sequencer run`` looks every few seconds): the steps due within one look
+run as one batch. Nothing runs early, so sends stay inside their windows; one due
+in a window's last minutes and claimed after it closes waits for the next window,
+as it would behind a busy scheduler.
 
 The scheduler's recovery sweep (stuck claims, sends that never reported back)
 looks for what a dead worker leaves; nothing dies here, so it runs once a virtual
@@ -23,6 +26,7 @@ from datetime import datetime, timedelta
 
 from sequencer.demo.mailroom import Mailroom
 from sequencer.demo.rep import Rep
+from sequencer.demo.sales import Sales
 from sequencer.demo.world import DemoWorld
 from sequencer.render import Renderer
 from sequencer.runtime.embedded import next_wake
@@ -54,6 +58,7 @@ class DemoRun:
     world: DemoWorld
     mailroom: Mailroom
     rep: Rep
+    sales: Sales
     weeks: list[WeekProgress] = field(default_factory=list)
     steps_run: int = 0
 
@@ -64,7 +69,8 @@ def run_demo(world: DemoWorld, *, on_week: Callable[[WeekProgress], None] | None
     each week's figures, ``on_clock`` each move of the virtual clock."""
     app, clock = world.app, world.clock
     until = world.options.start + timedelta(days=world.options.days)
-    run = DemoRun(world, Mailroom(world), Rep(app, world.options.seed))
+    run = DemoRun(world, Mailroom(world), Rep(app, world.options.seed),
+                  Sales(app, world.options.seed, world.options.chances))
     renderer = Renderer(app.templates)
     week_start, next_sweep, idle = clock.now(), clock.now(), 0
     totals = _totals(run)
@@ -77,12 +83,15 @@ def run_demo(world: DemoWorld, *, on_week: Callable[[WeekProgress], None] | None
         if settled:
             run.rep.queue_changed()
         run.mailroom.harvest()
-        if run.mailroom.deliver() or run.rep.work():
+        delivered = run.mailroom.deliver()
+        while run.mailroom.interested:
+            run.sales.heard(*run.mailroom.interested.pop(0))
+        if delivered or run.rep.work() or _sell(run):
             idle = 0
             continue
         week_end = min(week_start + WEEK, until)
         moments = [m for m in (next_wake(app), run.mailroom.next_at(), run.rep.next_session(),
-                               next_sweep, week_end) if m is not None]
+                               run.sales.next_at(), next_sweep, week_end) if m is not None]
         target = max(_on_grid(min(moments), world.options.start), clock.now())
         idle = idle + 1 if target == clock.now() and not settled else 0
         if idle > MAX_IDLE_LOOPS:
@@ -95,6 +104,15 @@ def run_demo(world: DemoWorld, *, on_week: Callable[[WeekProgress], None] | None
             week_start = week_end
             if week_end >= until:
                 return run
+
+
+def _sell(run: DemoRun) -> int:
+    """The account executive records the meetings and stages due; a meeting may end
+    enrollments and so change the rep's queue."""
+    done = run.sales.work()
+    if done:
+        run.rep.queue_changed()
+    return done
 
 
 def _on_grid(moment: datetime, origin: datetime) -> datetime:

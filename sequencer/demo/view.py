@@ -86,6 +86,10 @@ def show_figures(console: Console, figures: DemoFigures) -> None:
     console.print(f"Enrollments: {statuses}; exits: {exits or 'none'}; "
                   f"{figures.suppressed} address(es) suppressed; "
                   f"{figures.tasks['done']} tasks done by the rep.", soft_wrap=True)
+    console.print(f"After the positive replies: {figures.events['meeting_booked']} meetings "
+                  f"booked, {figures.events['stage_changed']} stage changes recorded "
+                  "('sequencer funnel' and the report's funnel show where they led).",
+                  soft_wrap=True)
 
 
 def show_where(console: Console, world: DemoWorld, *, html: Path | None, example: str | None,
@@ -103,6 +107,7 @@ def show_where(console: Console, world: DemoWorld, *, html: Path | None, example
              f"  export SEQUENCER_DATABASE_URL={world.database_url}",
              "  sequencer status",
              *([f"  sequencer explain {example}"] if example else []),
-             "  sequencer report --by step --format table"]
+             "  sequencer report --by step --format table",
+             "  sequencer funnel"]
     for line in lines:
         console.print(line, markup=False, highlight=False, soft_wrap=True)

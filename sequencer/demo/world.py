@@ -16,6 +16,7 @@ from pathlib import Path
 from sequencer.clock import FakeClock
 from sequencer.demo.fates import Rates
 from sequencer.demo.people import DemoProspect, demo_prospects, write_csv
+from sequencer.demo.sales import Chances
 from sequencer.errors import InputError
 from sequencer.services.app import App, bootstrap
 from sequencer.services.enroll import EnrollSummary, enroll_csv
@@ -45,6 +46,7 @@ class DemoOptions:
     templates: Path = Path("templates")
     start: datetime = DEMO_START
     rates: Rates = field(default_factory=Rates)  # how often prospects answer, and how
+    chances: Chances = field(default_factory=Chances)  # where positive replies lead
 
 
 @dataclass

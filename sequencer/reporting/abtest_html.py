@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from sequencer.errors import InputError
+from sequencer.errors import DefinitionError, InputError
 from sequencer.reporting.abtest import METRIC_WORDS, ab_verdicts
 from sequencer.services.app import App
 from sequencer.store.models import SequenceVersion
 
-COLUMNS = ("people reached", "reply rate", "positive reply rate", "chance of being best")
+COLUMNS = ("people reached", "reply rate", "positive reply rate")
 
 
 def section(app: App, *, sequence: str | None, since: datetime | None) -> str:
@@ -30,8 +30,9 @@ def section(app: App, *, sequence: str | None, since: datetime | None) -> str:
     for name in names:
         try:
             verdicts = ab_verdicts(app, name)
-        except InputError as exc:
-            parts.append(f'<h3>{escape(name)}</h3><p class="empty">{escape(str(exc))}</p>')
+        except (InputError, DefinitionError) as exc:  # e.g. run where its templates are not
+            parts.append(f'<h3>{escape(name)}</h3><p class="warn">Its A/B tests could not be '
+                         f"read: {escape(str(exc))}</p>")
             continue
         if verdicts["steps"]:
             parts.append(render_verdicts(verdicts))
@@ -63,9 +64,10 @@ def render_verdicts(verdicts: dict[str, Any]) -> str:
 
 
 def _step(step: dict[str, Any]) -> str:
-    chances = _chances(step)
+    metric, chances = _chances(step)
     head = '<th scope="col" class="key">variant</th>' + "".join(
-        f'<th scope="col">{escape(h)}</th>' for h in COLUMNS)
+        f'<th scope="col">{escape(h)}</th>' for h in (
+            *COLUMNS, f"chance of being best on {METRIC_WORDS.get(metric, metric)}"))
     rows = []
     for arm in step["arms"]:
         mark = " (winner)" if arm["variant"] == step["winner"] else ""
@@ -88,14 +90,14 @@ def _step(step: dict[str, Any]) -> str:
             + verdict)
 
 
-def _chances(step: dict[str, Any]) -> dict[str, float]:
-    """Each variant's chance of being best on the metric the verdict is about: the one
-    it won on, else positive replies when there are any, else replies."""
+def _chances(step: dict[str, Any]) -> tuple[str, dict[str, float]]:
+    """The metric the verdict is about (the one a winner won on, else positive replies
+    when there are any, else replies) and each variant's chance of being best on it."""
     metrics = {m["metric"]: m for m in step["metrics"]}
-    name = step["metric"] or next(
+    name: str = step["metric"] or next(
         (m for m in METRIC_WORDS if any(a[m]["count"] for a in step["arms"])), "replies")
     found: dict[str, float] = metrics[name]["probability_best"] if name in metrics else {}
-    return found
+    return name, found
 
 
 def _rate(rate: dict[str, Any]) -> str:

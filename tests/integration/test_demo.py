@@ -1,5 +1,6 @@
 """``sequencer demo``: weeks of the whole product on a virtual clock, through the real store,
-executor, file outbox and inbound path (issue 5, point 6)."""
+executor, file outbox and inbound path (issue 5, point 6), with meetings and deals after
+the positive replies, so the funnel has something to show."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from sqlalchemy import select
 from sequencer.cli.main import cli
 from sequencer.demo import DemoOptions, DemoWorld, build_world, run_demo
 from sequencer.demo.fates import Rates
-from sequencer.store.models import Enrollment, Prospect, Suppression
+from sequencer.demo.sales import Chances
+from sequencer.reporting.funnel import funnel
+from sequencer.reporting.lifecycle import Lifecycle
+from sequencer.store.models import Enrollment, Event, Prospect, Suppression
 from tests.integration.helpers import ROOT
 
 pytestmark = pytest.mark.integration
@@ -54,6 +58,10 @@ def test_a_small_demo_runs_three_weeks_and_says_where_everything_is(
         assert message["Message-ID"] and message["To"] and message["List-Unsubscribe"]
         assert message.get_body(preferencelist=("plain",)) is not None
     assert (out / "sequencer.db").exists()
+    assert "meetings booked" in result.output and "sequencer funnel" in result.output
+    page = (out / "report.html").read_text("utf-8")
+    assert '<h2 id="funnel">Funnel</h2>' in page and "The sales funnel" in page
+    assert '<h2 id="abtests">A/B tests: verdicts</h2>' in page and "<h4>Step intro</h4>" in page
     assert not (tmp_path / "sequencer.db").exists()  # the user's own store is never touched
     assert not (tmp_path / ".sequencer-secret").exists()
 
@@ -88,6 +96,34 @@ def test_answers_arrive_through_the_inbound_path_and_do_what_each_kind_says(
     world.app.close()
 
 
+def test_positive_replies_lead_to_meetings_and_deals_the_funnel_counts(tmp_path: Path
+                                                                        ) -> None:
+    # Every positive reply books a meeting and every meeting reaches SQL, so that 40
+    # prospects show the whole way down.
+    certain = Chances(meeting=1.0, qualified=1.0, opportunity=0.7, lost_at_sql=0.0, won=0.6,
+                      lost_at_opportunity=0.0)
+    world = build_world(DemoOptions(out=tmp_path / "d", prospects=40, days=28, seed=3,
+                                    sequences=SEQUENCES, templates=TEMPLATES, rates=LIVELY,
+                                    chances=certain))
+    run = run_demo(world)
+    positive = run.mailroom.moods["positive"]
+    assert positive > 0
+
+    with world.app.sessions() as session:
+        meetings = session.scalars(select(Event).where(Event.kind == "meeting_booked")).all()
+        stages = session.scalars(select(Event).where(Event.kind == "stage_changed")).all()
+    # booked within 30 hours of the reply, so only replies in the last day may still wait
+    assert 0 < len(meetings) <= positive and run.sales.recorded["meeting"] == len(meetings)
+    assert {e.payload["stage"] for e in stages} >= {"SQL", "opportunity"}
+    total = funnel(world.app, lifecycle=Lifecycle())["total"]
+    rates = {k: (r["numerator"], r["denominator"]) for k, r in total["rates"].items()}
+    assert rates["meeting_conversion"][0] > 0
+    assert rates["sales_acceptance"][0] > 0  # meetings that reached SQL
+    assert rates["close"][1] > 0  # opportunities: the base of the close rate
+    assert total["pipeline"]["valued"] > 0 and total["pipeline"]["value"]["USD"] > 0
+    world.app.close()
+
+
 def test_the_same_seed_gives_the_same_run(tmp_path: Path) -> None:
     def figures(folder: str) -> tuple[object, ...]:
         world = build_world(DemoOptions(out=tmp_path / folder, prospects=20, days=7, seed=5,
@@ -95,7 +131,8 @@ def test_the_same_seed_gives_the_same_run(tmp_path: Path) -> None:
                                         rates=LIVELY))
         run = run_demo(world)
         world.app.close()
-        return tuple(run.weeks), tuple(sorted(run.mailroom.taken_in.items()))
+        return (tuple(run.weeks), tuple(sorted(run.mailroom.taken_in.items())),
+                tuple(sorted(run.sales.recorded.items())))
 
     assert figures("a") == figures("b")
 

@@ -112,6 +112,7 @@ def test_the_page_draws_the_funnel_and_judges_the_ab_test(
     assert re.search(r'<p class="verdict winner"><strong>Verdict:</strong> b beats a on '
                      r"positive replies \(p &lt; 0\.001, &gt;99% probability best\)", ab)
     assert '<td class="key">b (winner), weight 50</td>' in ab
+    assert "<th scope=\"col\">chance of being best on positive replies</th>" in ab
     assert "<script" not in html and "http://" not in html.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")  # no script, nothing fetched
 
