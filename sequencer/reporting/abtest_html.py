@@ -37,8 +37,8 @@ def section(app: App, *, sequence: str | None, since: datetime | None) -> str:
         if verdicts["steps"]:
             parts.append(render_verdicts(verdicts))
     if not parts:
-        scope = f"{escape(sequence)} has" if sequence else "No sequence has"
-        return (f'<h3>No A/B tests</h3><p class="empty">{scope} a step with variants yet, '
+        scope = f"{escape(sequence)} has no" if sequence else "No sequence has a"
+        return (f'<h3>No A/B tests</h3><p class="empty">{scope} step with variants yet, '
                 "so there is nothing to compare.</p>")
     intro = ("<p>Where a step has several variants, each person gets one of them. A variant "
              "wins only when its lead is very unlikely to be chance (a statistical test, "

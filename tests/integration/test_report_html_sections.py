@@ -148,6 +148,8 @@ def test_an_empty_store_gets_a_page_that_says_there_is_nothing_yet(
 
     assert "Nothing has been recorded after the emails yet" in section(html, "funnel")
     assert "No sequence has a step with variants yet" in section(html, "abtests")
+    one = section(render_html(page_reports(app, sequence="cold-outbound")), "abtests")
+    assert "Its A/B tests could not be read: no sequence named &#x27;cold-outbound&#x27;" in one
 
 
 def test_names_are_escaped_and_a_bad_lifecycle_is_said_not_fatal(
