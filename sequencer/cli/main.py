@@ -30,6 +30,7 @@ from sequencer.cli.store_commands import (
 )
 from sequencer.cli.token_commands import token_group
 from sequencer.cli.validate import schema_command, validate_command
+from sequencer.cli.webhook_commands import webhook_group
 from sequencer.cli.windows_commands import windows_command
 
 
@@ -56,6 +57,7 @@ cli.add_command(ab_group)
 cli.add_command(windows_command)
 cli.add_command(report_command)
 cli.add_command(token_group)
+cli.add_command(webhook_group)
 record_group.add_command(record_reply_command)
 for command in (run_command, task_group, pause_command, resume_command, exit_command,
                 record_group, scheduler_command, worker_command, explain_command):
