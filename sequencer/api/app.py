@@ -6,11 +6,13 @@ from fastapi import FastAPI
 
 from sequencer import __version__
 from sequencer.api import crm as crm_webhooks
+from sequencer.api import enrollments as enrollment_routes
 from sequencer.api import errors, inbound, links, me, webhooks
-from sequencer.api import events as event_routes
 from sequencer.api import prospects as prospect_routes
+from sequencer.api import sequences as sequence_routes
 from sequencer.api import reports as report_routes
 from sequencer.api import tasks as task_routes
+from sequencer.api import events as event_routes
 from sequencer.api.auth import TokenCache
 from sequencer.api.ratelimit import RateLimiter
 from sequencer.services.app import App
@@ -50,5 +52,7 @@ def create_app(app: App) -> FastAPI:
     api.include_router(event_routes.router)
     api.include_router(report_routes.router)
     api.include_router(prospect_routes.router)
+    api.include_router(sequence_routes.router)
+    api.include_router(enrollment_routes.router)
     api.include_router(web_router)  # the web app at /app
     return api

@@ -302,10 +302,10 @@ def timeline(prospect_id: ProspectId, principal: ReadDep, app: AppDep,
     unsubscribes, meetings, stage changes, pauses, resumes and exits."""
     if not prospect_exists(app, prospect_id):
         raise not_found(f"prospect #{prospect_id}")
-    return _entries_page(prospect_timeline(app, prospect_id), page)
+    return entries_page(prospect_timeline(app, prospect_id), page)
 
 
-def _entries_page(entries: list[TimelineEntry], page: Any) -> Paginated[TimelineOut]:
+def entries_page(entries: list[TimelineEntry], page: Any) -> Paginated[TimelineOut]:
     start = page.after or 0  # the cursor is the position of the last entry given
     numbered = list(enumerate(entries, start=1))[start:start + page.limit + 1]
     items, cursor = page.page(numbered, key=lambda item: item[0])

@@ -198,14 +198,14 @@ def pause_enrollment(app: App, enrollment_id: int, reason: str,
 
     Raises:
         Missing: no such enrollment.
-        EngineError: it has ended; ``until`` is naive or past.
-        InputError: ``until`` is naive.
+        EngineError: it has ended.
+        InputError: ``until`` is naive or past.
     """
     now = app.clock.now()
     if until is not None and (until.tzinfo is None or until.utcoffset() is None):
         raise InputError("until: a time with a zone is needed (add Z or +02:00)")
     if until is not None and until <= now:
-        raise EngineError(f"until: {until.isoformat()} has passed; pause until a later time")
+        raise InputError(f"until: {until.isoformat()} has passed; pause until a later time")
     return _act(app, enrollment_id, ev.PauseRequested(reason, until), "manual_pause",
                 OPEN, {"reason": reason, "until": until.isoformat() if until else None}, by)
 

@@ -71,8 +71,10 @@ def _build(session: Session, enrollments: list[Enrollment], events: list[Event]
             out.append((at, order, TimelineEntry(at, kind, summary, names.get(
                 enrollment_id) if enrollment_id is not None else None, enrollment_id, step)))
 
-    mailboxes = dict(session.execute(select(Mailbox.id, Mailbox.address).where(
-        Mailbox.id.in_({e.mailbox_id for e in enrollments})))) if enrollments else {}
+    mailboxes: dict[int, str] = {}
+    if enrollments:
+        mailboxes = {i: a for i, a in session.execute(select(Mailbox.id, Mailbox.address)
+                     .where(Mailbox.id.in_({e.mailbox_id for e in enrollments})))}
     for e in enrollments:
         add(e.started_at, 0, "enrolled", f"enrolled in {e.sequence_name} from "
             f"{mailboxes.get(e.mailbox_id, '?')}", e.id)
