@@ -49,7 +49,8 @@ def one(api: ApiHarness) -> int:
 def test_enrolling_many_answers_each_item_with_the_csv_skip_reasons(ready: ApiHarness) -> None:
     api = ready
     dnc = api.post("/v1/prospects", json={"email": "dan@umbrella.example",
-                                          "do_not_contact": True}).json()
+                                          "do_not_contact": True})
+    assert dnc.status_code == 201
     known = api.post("/v1/prospects", json={"email": "eve@hooli.example",
                                             "timezone": "Europe/Paris"}).json()
     with api.app.sessions.begin() as session:
