@@ -24,13 +24,16 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 
-from sequencer.api.auth import TokenCache
 from sequencer.services.api_tokens import TokenInfo
 from sequencer.services.app import App
 from sequencer.settings import signing_keys
+
+if TYPE_CHECKING:  # sequencer.api imports this package: no cycle at run time
+    from sequencer.api.auth import TokenCache
 
 SESSION_COOKIE = "sequencer_session"
 LOGIN_COOKIE = "sequencer_login"

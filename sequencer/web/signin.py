@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sequencer.api.auth import TokenCache
 from sequencer.web.deps import PREFIX, forged, safe_next, signed_in
 from sequencer.web.render import SECURITY_HEADERS, page
 from sequencer.web.session import (
@@ -21,6 +20,9 @@ from sequencer.web.session import (
     new_session,
     secure_cookies,
 )
+
+if TYPE_CHECKING:  # sequencer.api imports this package: no cycle at run time
+    from sequencer.api.auth import TokenCache
 
 router = APIRouter()
 
