@@ -15,12 +15,12 @@ from pydantic import AwareDatetime
 from sequencer.api.auth import ReadDep
 from sequencer.api.deps import AppDep
 from sequencer.api.errors import ApiError
-from sequencer.cli.funnel_commands import to_csv as funnel_csv
 from sequencer.errors import InputError
 from sequencer.reporting import formats
 from sequencer.reporting.abtest import ab_verdicts
 from sequencer.reporting.dimensions import CHOICES, key_columns
 from sequencer.reporting.funnel import funnel
+from sequencer.reporting.funnel_csv import to_csv as funnel_csv
 from sequencer.reporting.report import report
 from sequencer.services.learned_report import windows_report
 
