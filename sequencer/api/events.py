@@ -65,7 +65,7 @@ class RecordedOut(BaseModel):
 class ReplyMarkIn(BaseModel):
     email: Email | None = None
     event_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
-                                 description="the reply event (its prospect's latest)")
+                                 description="the reply event to mark (any reply)")
     mark: Literal["positive", "negative"]
     note: str | None = Field(default=None, max_length=2000)
 
@@ -124,11 +124,11 @@ def meeting(app: AppDep, idempotency: IdempotencyDep, body: MeetingIn) -> JSONRe
 
 
 @router.post("/reply-mark", status_code=201, response_model=ReplyMarkOut,
-             responses={**ERRORS, 409: {"description": "that reply is not the latest"}},
+             responses=ERRORS,
              summary="Mark a reply positive or negative")
 def reply_mark(app: AppDep, idempotency: IdempotencyDep, body: ReplyMarkIn) -> JSONResponse:
-    """A rep's verdict on the prospect's latest reply (by email, or by the reply's event
-    id); it overrides the phrase rules in every report."""
+    """A rep's verdict on a reply: the prospect's latest (by email) or the one named by
+    its event id; it overrides the phrase rules in every report."""
     def produce() -> ReplyMarkOut:
         try:
             marked = mark(app, positive=body.mark == "positive", email=body.email,

@@ -29,13 +29,15 @@ class Marked:
     reply_text: str | None = None
 
 
-def mark_reply(app: App, email: str, positive: bool, *, note: str | None = None) -> Marked:
-    """Mark the latest reply of the prospect at ``email`` positive or negative.
+def mark_reply(app: App, email: str, positive: bool, *, note: str | None = None,
+               reply_event_id: int | None = None) -> Marked:
+    """Mark the latest reply of the prospect at ``email`` (or their reply event
+    ``reply_event_id``) positive or negative.
 
     Idempotent: marking it the same way again (with the same note) changes nothing.
 
     Raises:
-        InputError: no prospect with that address, or no reply from them.
+        InputError: no prospect with that address, or no (such) reply from them.
     """
     verdict = POSITIVE if positive else NEGATIVE
     now = app.clock.now()
@@ -44,12 +46,14 @@ def mark_reply(app: App, email: str, positive: bool, *, note: str | None = None)
             Prospect.email_key == email.strip().lower())).first()
         if prospect is None:
             raise InputError(f"no prospect {email}")
-        reply = session.scalars(
-            select(Event).where(Event.prospect_id == prospect.id, Event.kind == "reply")
-            .order_by(Event.occurred_at.desc(), Event.id.desc()).limit(1)
-            .with_for_update()).first()
+        query = select(Event).where(Event.prospect_id == prospect.id, Event.kind == "reply")
+        if reply_event_id is not None:
+            query = query.where(Event.id == reply_event_id)
+        reply = session.scalars(query.order_by(Event.occurred_at.desc(), Event.id.desc())
+                                .limit(1).with_for_update()).first()
         if reply is None:
-            raise InputError(f"{email} has not replied")
+            raise InputError(f"{email} has not replied" if reply_event_id is None
+                             else f"{email} has no reply #{reply_event_id}")
         payload = dict(reply.payload or {})
         text = payload.get("reply_text")
         if payload.get("rep_mark") == verdict and payload.get("rep_note") == note:

@@ -92,7 +92,7 @@ def test_scopes(crm: ApiHarness) -> None:
         assert_error(crm.post(path, as_="read", json={}), 403, "forbidden")
 
 
-def test_marking_the_latest_reply_by_email_or_event_id(crm: ApiHarness) -> None:
+def test_marking_a_reply_by_email_or_event_id(crm: ApiHarness) -> None:
     none_yet = assert_error(crm.post("/v1/events/reply-mark", json={
         "email": "ann@acme.example", "mark": "positive"}), 404, "not_found")
     assert "has not replied" in none_yet["message"]
@@ -118,8 +118,15 @@ def test_marking_the_latest_reply_by_email_or_event_id(crm: ApiHarness) -> None:
                                "changed": True}
     assert by_id.json()["changed"] is False
     assert count(crm, "reply_marked") == 1
-    assert_error(crm.post("/v1/events/reply-mark", json={"event_id": older_id,
-                                                         "mark": "negative"}), 409, "conflict")
+    older_marked = crm.post("/v1/events/reply-mark", json={"event_id": older_id,
+                                                           "mark": "negative"})
+    assert older_marked.status_code == 201, "any reply can be marked by its event id"
+    assert older_marked.json() == {"reply_event_id": older_id, "mark": "negative",
+                                   "changed": True}
+    with crm.app.sessions() as session:
+        marks = {e.id: e.payload.get("rep_mark") for e in session.scalars(
+            select(Event).where(Event.kind == "reply"))}
+    assert marks == {older_id: "negative", latest_id: "positive"}
     assert_error(crm.post("/v1/events/reply-mark", json={"event_id": 99999, "mark": "negative"}),
                  404, "not_found")
     assert_error(crm.post("/v1/events/reply-mark", json={"mark": "positive"}), 422,
