@@ -8,11 +8,11 @@ from sequencer import __version__
 from sequencer.api import crm as crm_webhooks
 from sequencer.api import enrollments as enrollment_routes
 from sequencer.api import errors, inbound, links, me, webhooks
-from sequencer.api import prospects as prospect_routes
-from sequencer.api import sequences as sequence_routes
-from sequencer.api import reports as report_routes
-from sequencer.api import tasks as task_routes
 from sequencer.api import events as event_routes
+from sequencer.api import prospects as prospect_routes
+from sequencer.api import reports as report_routes
+from sequencer.api import sequences as sequence_routes
+from sequencer.api import tasks as task_routes
 from sequencer.api.auth import TokenCache
 from sequencer.api.ratelimit import RateLimiter
 from sequencer.services.app import App
