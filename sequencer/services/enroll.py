@@ -26,6 +26,7 @@ from sequencer.errors import InputError
 from sequencer.services.app import App
 from sequencer.services.learned import definition_for_new
 from sequencer.services.mailboxes import find_mailbox
+from sequencer.services.prospect_admin import storage_problem
 from sequencer.services.prospects import ProspectRow, read_row, valid_email
 from sequencer.services.sequences import definition_of, publish
 from sequencer.store.codec import columns_of
@@ -173,6 +174,10 @@ def _row_ok(row: ProspectRow, seen: set[str], summary: EnrollSummary) -> bool:
     zone = row.fields.get("timezone")
     if zone and not zone_exists(zone):
         summary.skipped.append((row.line, "unknown_timezone", f"unknown time zone {zone!r}"))
+        return False
+    unstorable = storage_problem(row)
+    if unstorable is not None:
+        summary.skipped.append((row.line, "invalid_field", unstorable))
         return False
     if row.key in seen:
         summary.skipped.append((row.line, "duplicate_in_file",

@@ -78,15 +78,33 @@ def problem_of(field: str, value: str | None) -> str | None:
         return None if value and valid_email(value) else f"{value!r} is not an email address"
     if value is None:
         return None
-    if "\x00" in value:
-        return "contains a NUL character"
-    if len(value) > WIDTHS.get(field, 10_000):
-        return f"longer than {WIDTHS[field]} characters"
+    unstorable = storage_problem_of(field, value)
+    if unstorable is not None:
+        return unstorable
     if field == "timezone" and not zone_exists(value):
         return f"unknown time zone {value!r} (use an IANA name like Europe/Paris)"
     if field == "country" and not country_exists(value):
         return f"unknown country {value!r} (use an ISO 3166 code like FR)"
     return None
+
+
+def storage_problem_of(field: str, value: str) -> str | None:
+    """What the store would refuse in ``value``: a NUL character, or more than the
+    column holds (PostgreSQL refuses both, and would fail the whole batch)."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    if len(value) > WIDTHS.get(field, 10_000):
+        return f"longer than {WIDTHS[field]} characters"
+    return None
+
+
+def storage_problem(row: ProspectRow) -> str | None:
+    """The first field of the row the store would refuse, named, or None."""
+    for name, value in row.fields.items():
+        found = storage_problem_of(name, value) if value is not None else None
+        if found is not None:
+            return f"{name}: {found}"
+    return custom_problem(row.custom)
 
 
 def row_problem(row: ProspectRow) -> str | None:

@@ -92,6 +92,28 @@ def test_enrollment_names_every_skipped_row_by_line_and_enrolls_the_rest(
     app.close()
 
 
+def test_a_field_the_store_cannot_hold_skips_its_row_not_its_batch(
+    database_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL refuses a NUL or an over-long value: that row is named and skipped,
+    and the rows enrolled beside it in the same batch still are."""
+    app, _ = make_app(database_url)
+    add_mailbox(app, "ana@sender.example", transport="file:///tmp/out", daily_cap=100)
+    rows = write_csv(tmp_path / "p.csv", "email,first_name,company,pain_point",
+                     "ann@a.example,Ann,Acme,x",                 # 2 ok
+                     f"bob@b.example,Bob,{'B' * 201},x",          # 3 company too long
+                     "cid@c.example,Cid,Ci\x00d,x",               # 4 NUL
+                     "dan@d.example,Dan,Dco,bad\x00note",         # 5 NUL in a custom field
+                     "eve@e.example,Eve,Eco,x")                  # 6 ok
+    summary = enroll_csv(app, COLD, rows, mailbox="ana@sender.example")
+    assert summary.enrolled == 2
+    why = {line: (code, reason) for line, code, reason in summary.skipped}
+    assert why[3] == ("invalid_field", "company: longer than 200 characters")
+    assert why[4] == ("invalid_field", "company: contains a NUL character")
+    assert why[5] == ("invalid_field", "custom: contains a NUL character")
+    app.close()
+
+
 def test_an_unknown_mailbox_or_a_csv_without_email_is_a_clear_error(
     database_url: str, tmp_path: Path
 ) -> None:
