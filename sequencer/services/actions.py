@@ -30,6 +30,7 @@ from sequencer.services.enrollment_actions import act_locked
 from sequencer.services.learned import definition_for
 from sequencer.store.codec import read_state
 from sequencer.store.models import Enrollment, Event, Prospect, StepRun, Task
+from sequencer.store.queries import enrollments_of
 from sequencer.store.upsert import insert_ignoring
 
 
@@ -88,15 +89,6 @@ def complete_task(app: App, task_id: int, outcome: str, notes: str | None = None
         _record(session, f"task:{task_id}", "task_completed", row, now,
                 {"outcome": outcome, "step": task.step_id})
         return decision.state.status.value
-
-
-def enrollments_of(session: Session, email: str, sequence: str | None = None
-                   ) -> list[Enrollment]:
-    query = (select(Enrollment).join(Prospect, Prospect.id == Enrollment.prospect_id)
-             .where(Prospect.email_key == email.strip().lower()))
-    if sequence:
-        query = query.where(Enrollment.sequence_name == sequence)
-    return list(session.scalars(query.order_by(Enrollment.id)))
 
 
 def act_on(app: App, email: str, event: ev.Event, *, sequence: str | None = None,

@@ -24,6 +24,7 @@ from sequencer.runtime.effects import apply
 from sequencer.runtime.executor import lock_enrollment
 from sequencer.services.app import App
 from sequencer.services.enroll import enroll_rows, latest_target
+from sequencer.services.explain import explain_enrollment
 from sequencer.services.learned import definition_for
 from sequencer.services.prospect_admin import row_of, row_problem
 from sequencer.services.prospects import ProspectRow
@@ -161,15 +162,13 @@ def list_enrollments(app: App, *, limit: int, after: int | None = None,
 
 def enrollment_detail(app: App, enrollment_id: int) -> EnrollmentDetail | None:
     """The enrollment, what comes next and why not yet (as ``sequencer explain``)."""
-    from sequencer.services.explain import _one as explain_one  # explain imports actions,
-    # which imports this module: imported here, when the modules are all loaded
     now = app.clock.now()
     with app.sessions() as session:
         found = session.execute(_views().where(Enrollment.id == enrollment_id)).first()
         if found is None:
             return None
         view = _view(*found)
-        explained = explain_one(session, app, found[0], now,
+        explained = explain_enrollment(session, app, found[0], now,
                                 suppression_reason(session, view.email.lower()))
         next_step = explained.get("next_step")
         return EnrollmentDetail(view, next_step if isinstance(next_step, str) else None,

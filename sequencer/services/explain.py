@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sequencer.errors import InputError
-from sequencer.services.actions import enrollments_of
 from sequencer.services.app import App
 from sequencer.services.sequences import definition_of
 from sequencer.store.models import (
@@ -24,7 +23,7 @@ from sequencer.store.models import (
     StepRun,
     Task,
 )
-from sequencer.store.queries import sent_today, suppression_reason
+from sequencer.store.queries import enrollments_of, sent_today, suppression_reason
 
 
 def explain(app: App, email: str) -> list[dict[str, object]]:
@@ -41,11 +40,12 @@ def explain(app: App, email: str) -> list[dict[str, object]]:
         prospect = session.get(Prospect, rows[0].prospect_id)
         assert prospect is not None
         suppressed = suppression_reason(session, prospect.email_key)
-        return [_one(session, app, row, now, suppressed) for row in rows]
+        return [explain_enrollment(session, app, row, now, suppressed) for row in rows]
 
 
-def _one(session: Session, app: App, row: Enrollment, now: datetime,
-         suppressed: str | None) -> dict[str, object]:
+def explain_enrollment(session: Session, app: App, row: Enrollment, now: datetime,
+                       suppressed: str | None) -> dict[str, object]:
+    """What comes next for ``row`` and why it has not happened yet (its history too)."""
     definition = definition_of(session, app, row.sequence_version_id)
     zone = ZoneInfo(row.timezone)
     step = definition.step(row.current_step) if row.current_step else None

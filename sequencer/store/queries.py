@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from sequencer.store.models import Enrollment, Mailbox, Message, StepRun, Suppression
+from sequencer.store.models import Enrollment, Mailbox, Message, Prospect, StepRun, Suppression
 
 IN_FLIGHT = ("ready", "sending")
 RECENT = timedelta(days=7)  # the engine's weekly touch limit looks this far back
@@ -90,3 +90,13 @@ def recent_touches(session: Session, prospect_ids: Iterable[int],
         if finished_at is not None:
             touches[prospect_id].append(finished_at)
     return {pid: tuple(found) for pid, found in touches.items()}
+
+
+def enrollments_of(session: Session, email: str, sequence: str | None = None
+                   ) -> list[Enrollment]:
+    """A prospect's enrollments (by address, any case), oldest first."""
+    query = (select(Enrollment).join(Prospect, Prospect.id == Enrollment.prospect_id)
+             .where(Prospect.email_key == email.strip().lower()))
+    if sequence:
+        query = query.where(Enrollment.sequence_name == sequence)
+    return list(session.scalars(query.order_by(Enrollment.id)))
