@@ -74,6 +74,7 @@ def test_pages_send_a_signed_out_visitor_to_sign_in_and_back(world: World) -> No
         answer = browser.client.get(path)
         assert answer.status_code == 303, path
         assert answer.headers["location"].startswith("/app/login?next=/app/")
+        assert answer.content == b"", "a redirect, not an API error body"
     signed = browser.sign_in(world.write_token, "/app/mailboxes")
     assert signed.status_code == 303
     assert signed.headers["location"] == "/app/mailboxes"
