@@ -17,7 +17,7 @@ from sequencer.api.auth import ReadDep, WriteDep
 from sequencer.api.deps import AppDep
 from sequencer.api.errors import ApiError, not_found
 from sequencer.api.idempotency import IdempotencyDep
-from sequencer.api.pagination import PageDep, Paginated
+from sequencer.api.pagination import MAX_ID, PageDep, Paginated
 from sequencer.api.prospects import (
     City,
     Company,
@@ -48,7 +48,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 ACT_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS, 409: {"description": "the enrollment's status does not allow it (conflict)"}}
-EnrollmentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the enrollment's id")]
+EnrollmentId = Annotated[int, Path(ge=1, le=MAX_ID, description="the enrollment's id")]
 Status = Literal["active", "paused", "finished", "exited"]
 Reason = Annotated[Text, Field(min_length=1, max_length=200)]
 
@@ -56,7 +56,7 @@ Reason = Annotated[Text, Field(min_length=1, max_length=200)]
 class EnrollItem(BaseModel):
     """A prospect by id, or by email (created when new, with these fields)."""
     model_config = ConfigDict(extra="forbid")
-    prospect_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    prospect_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     # Loose on purpose: a bad email or zone skips this item (with its reason), it does
     # not refuse the whole request.
     email: Annotated[Text | None, Field(max_length=1000)] = None
@@ -188,7 +188,7 @@ def enroll(body: EnrollIn, app: AppDep, idempotency: IdempotencyDep) -> Any:
 def list_enrollments(principal: ReadDep, app: AppDep, page: PageDep,
                      sequence: Annotated[Text | None, Query(max_length=200)] = None,
                      status: Status | None = None,
-                     prospect_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+                     prospect_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                      mailbox: Annotated[Text | None, Query(max_length=320)] = None,
                      ) -> Paginated[EnrollmentOut]:
     """Enrollments by id, filtered by sequence name, status, prospect or mailbox."""

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sequencer.api.deps import AppDep
 from sequencer.api.errors import ApiError, not_found
 from sequencer.api.idempotency import IdempotencyDep
+from sequencer.api.pagination import MAX_ID
 from sequencer.errors import InputError
 from sequencer.reporting.lifecycle import load_lifecycle
 from sequencer.services.actions import Recorded, record_meeting, record_stage
@@ -64,7 +65,7 @@ class RecordedOut(BaseModel):
 
 class ReplyMarkIn(BaseModel):
     email: Email | None = None
-    event_id: int | None = Field(default=None, ge=1, le=2**63 - 1,
+    event_id: int | None = Field(default=None, ge=1, le=MAX_ID,
                                  description="the reply event to mark (any reply)")
     mark: Literal["positive", "negative"]
     note: str | None = Field(default=None, max_length=2000)

@@ -19,6 +19,7 @@ from sequencer.api.errors import ApiError
 
 T = TypeVar("T")
 MAX_LIMIT = 500
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns: a bigger one can name nothing
 
 
 class Paginated(BaseModel, Generic[T]):
@@ -45,9 +46,10 @@ def encode_cursor(last: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith("k:"):
+        last = int(text[2:]) if text.startswith("k:") else -1
+        if not 0 <= last <= MAX_ID:
             raise ValueError(text)
-        return int(text[2:])
+        return last
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ApiError(400, "invalid_cursor", "cursor: not one this API gave out "
                        "(pass next_cursor from the previous page as is)",

@@ -25,7 +25,7 @@ from sequencer.api.auth import ReadDep, WriteDep
 from sequencer.api.deps import AppDep, bounded_body
 from sequencer.api.errors import ApiError, not_found
 from sequencer.api.idempotency import IdempotencyDep
-from sequencer.api.pagination import PageDep, Paginated
+from sequencer.api.pagination import MAX_ID, PageDep, Paginated
 from sequencer.errors import InputError
 from sequencer.services import prospect_admin as admin
 from sequencer.services.prospect_admin import ImportOutcome, ProspectExists, ProspectView
@@ -63,7 +63,7 @@ def _checked(field: str) -> AfterValidator:
 
 
 Text = Annotated[str, AfterValidator(_no_nul)]  # a string PostgreSQL can store
-ProspectId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the prospect's id")]
+ProspectId = Annotated[int, Path(ge=1, le=MAX_ID, description="the prospect's id")]
 Email = Annotated[str, Field(max_length=320, examples=["ann@acme.example"]),
                   _checked("email")]
 

@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sequencer.api.auth import Principal, ReadDep, WriteDep
 from sequencer.api.deps import AppDep
 from sequencer.api.errors import ApiError, not_found
-from sequencer.api.pagination import PageDep, Paginated
+from sequencer.api.pagination import MAX_ID, PageDep, Paginated
 from sequencer.services.task_queue import (
     UTC_ZONE,
     OutcomeError,
@@ -37,7 +37,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "the token's scope is too small"},
     404: {"description": "no such task"},
 }
-TaskId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the task's id")]
+TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="the task's id")]
 
 
 class TaskOut(BaseModel):

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from sequencer.api.auth import ReadDep
 from sequencer.api.idempotency import IdempotencyDep
-from sequencer.api.pagination import PageDep, Paginated
+from sequencer.api.pagination import PageDep, Paginated, encode_cursor
 from sequencer.cli.main import cli
 from sequencer.services.api_tokens import create_token, revoke_token
 from tests.integration.api_client import ApiHarness, assert_error, harness
@@ -145,8 +145,9 @@ def test_pages_follow_the_cursor_to_the_end(probed: tuple[ApiHarness, list[str]]
 
 def test_a_forged_cursor_or_limit_is_refused(probed: tuple[ApiHarness, list[str]]) -> None:
     api, _ = probed
-    assert_error(api.get("/v1/_probe/numbers", params={"cursor": "bm9wZQ"}), 400,
-                 "invalid_cursor")
+    for forged in ("bm9wZQ", encode_cursor(2**31), encode_cursor(-1)):
+        assert_error(api.get("/v1/_probe/numbers", params={"cursor": forged}), 400,
+                     "invalid_cursor")
     assert_error(api.get("/v1/_probe/numbers", params={"limit": 0}), 422, "invalid_request")
     assert_error(api.get("/v1/_probe/numbers", params={"limit": 501}), 422,
                  "invalid_request")
