@@ -26,6 +26,7 @@ from sequencer.services.actions import (
     record_stage,
 )
 from sequencer.services.app import App, bootstrap
+from sequencer.services.webhooks_out import deliver_webhooks
 
 
 @click.command("run")
@@ -33,7 +34,8 @@ from sequencer.services.app import App, bootstrap
 @click.option("--templates", default=Path("templates"), show_default=True,
               type=click.Path(file_okay=False, path_type=Path))
 def run_command(poll: float, templates: Path) -> None:
-    """Run the scheduler and the executor in this process (SQLite-friendly, no Redis).
+    """Run the scheduler and the executor in this process (SQLite-friendly, no Redis),
+    and deliver outbound webhooks between passes.
 
     Stops cleanly on Ctrl-C or SIGTERM: the step in hand finishes first.
     """
@@ -48,7 +50,7 @@ def run_command(poll: float, templates: Path) -> None:
     signal.signal(signal.SIGINT, on_signal)
     click.echo(f"sequencer running on {app.settings.database_url} (Ctrl-C stops)", err=True)
     try:
-        serve(app, stop, poll_seconds=poll)
+        serve(app, stop, poll_seconds=poll, when_idle=lambda: deliver_webhooks(app))
     finally:
         close_all()
         app.close()

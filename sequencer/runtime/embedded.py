@@ -56,10 +56,16 @@ def drain(app: App, clock: FakeClock, *, until: datetime,
     raise RuntimeError("drain did not settle: a step keeps coming back")
 
 
-def serve(app: App, stop: threading.Event, *, poll_seconds: float = 5.0) -> None:
-    """Run until ``stop`` is set: pass after pass, resting when nothing was due."""
+def serve(app: App, stop: threading.Event, *, poll_seconds: float = 5.0,
+          when_idle: Callable[[], object] | None = None) -> None:
+    """Run until ``stop`` is set: pass after pass, resting when nothing was due.
+
+    ``when_idle`` runs before each rest, in this same thread (SQLite has one writer):
+    the embedded mode's side work, such as delivering outbound webhooks."""
     renderer = Renderer(app.templates)
     while not stop.is_set():
         report = run_once(app, renderer)
         if not (report.claimed or report.woken):
+            if when_idle is not None:
+                when_idle()
             stop.wait(poll_seconds)

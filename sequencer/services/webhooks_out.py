@@ -206,6 +206,15 @@ def deliver_due(app: App, client: httpx.Client | None = None, *,
     return report
 
 
+def deliver_webhooks(app: App) -> DeliveryReport | None:
+    """One round: queue what happened since the last, send what is due (None: no
+    endpoint is registered, so nothing was even looked at)."""
+    if not list_endpoints(app):
+        return None
+    fan_out(app)
+    return deliver_due(app)
+
+
 def _give_up_on_stuck(app: App) -> int:
     now = app.clock.now()
     with app.sessions.begin() as session:

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select, update
 
 from sequencer.crm.ssrf import UnsafeDestination
+from sequencer.runtime.embedded import serve
 from sequencer.services.actions import complete_task, record_meeting
 from sequencer.services.app import App
 from sequencer.services.enroll import enroll_csv
@@ -27,6 +28,7 @@ from sequencer.services.mailboxes import add_mailbox
 from sequencer.services.webhooks_out import (
     add_endpoint,
     deliver_due,
+    deliver_webhooks,
     fan_out,
     list_deliveries,
     remove_endpoint,
@@ -272,3 +274,23 @@ def test_the_webhook_commands_add_list_deliver_and_remove(database_url: str,
     assert runner.invoke(webhook_group, ["deliveries", "--failed"]).output == ""
     assert runner.invoke(webhook_group, ["remove", "1"]).exit_code == 0
     assert runner.invoke(webhook_group, ["remove", "1"]).exit_code == 1
+
+
+def test_the_embedded_runner_delivers_webhooks_when_idle(
+        database_url: str, tmp_path: Path, receiver: Receiver) -> None:
+    """`sequencer run` needs no webhook process of its own: between passes it delivers."""
+    app, _clock = setup(database_url, tmp_path)
+    assert deliver_webhooks(app) is None, "no endpoint: nothing is even looked at"
+    add_endpoint(app, receiver.url, ["reply", "bounce"], secret=SECRET, allow_private=True)
+    a_reply_and_a_bounce(app)
+    stop = threading.Event()
+    rounds: list[object] = []
+
+    def once() -> None:  # one idle round, then stop the runner
+        rounds.append(deliver_webhooks(app))
+        stop.set()
+
+    serve(app, stop, poll_seconds=0, when_idle=once)
+    assert len(rounds) == 1
+    assert sorted(e["type"] for e in receiver.received) == ["bounce", "reply"]
+    app.close()
