@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic_core import to_jsonable_python
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -35,14 +35,14 @@ class Idempotency:
     def run(self, request_body: Any, status_code: int, produce: Callable[[], Any]) -> JSONResponse:
         """Answer with ``produce()`` (as JSON, ``status_code``), at most once per key."""
         if self.key is None:
-            return JSONResponse(jsonable_encoder(produce()), status_code=status_code)
-        digest = hashlib.sha256(json.dumps(jsonable_encoder(request_body), sort_keys=True,
+            return JSONResponse(to_jsonable_python(produce()), status_code=status_code)
+        digest = hashlib.sha256(json.dumps(to_jsonable_python(request_body), sort_keys=True,
                                            default=str).encode()).hexdigest()
         replay = self._reserve(digest)
         if replay is not None:
             return replay
         try:
-            body = jsonable_encoder(produce())
+            body = to_jsonable_python(produce())
         except BaseException:
             self._release()
             raise

@@ -127,32 +127,8 @@ class ProspectPatch(BaseModel):
     do_not_contact: bool | None = None
 
 
-class ProspectOut(BaseModel):
-    id: int
-    email: str
-    first_name: str | None
-    last_name: str | None
-    title: str | None
-    company: str | None
-    phone: str | None
-    linkedin_url: str | None
-    city: str | None
-    country: str | None
-    timezone: str | None
-    industry: str | None
-    owner: str | None
-    stage: str | None
-    do_not_contact: bool
-    custom: dict[str, Any]
-    created_at: datetime
-
-    @classmethod
-    def of(cls, p: ProspectView) -> ProspectOut:
-        return cls(id=p.id, email=p.email, first_name=p.first_name, last_name=p.last_name,
-                   title=p.title, company=p.company, phone=p.phone,
-                   linkedin_url=p.linkedin_url, city=p.city, country=p.country,
-                   timezone=p.timezone, industry=p.industry, owner=p.owner, stage=p.stage,
-                   do_not_contact=p.do_not_contact, custom=p.custom, created_at=p.created_at)
+# The service's view is the answer as is: pydantic reads the dataclass's fields.
+ProspectOut = ProspectView
 
 
 class ImportRow(BaseModel):
@@ -200,8 +176,7 @@ def create_prospect(body: ProspectIn, app: AppDep, idempotency: IdempotencyDep) 
 
     def produce() -> ProspectOut:
         try:
-            return ProspectOut.of(admin.create_prospect(app, row,
-                                                        do_not_contact=body.do_not_contact))
+            return admin.create_prospect(app, row, do_not_contact=body.do_not_contact)
         except ProspectExists as exc:
             raise ApiError(409, "already_exists", str(exc), details=[{
                 "field": "body.email", "message": str(exc),
@@ -221,7 +196,7 @@ def list_prospects(principal: ReadDep, app: AppDep, page: PageDep,
     rows = admin.list_prospects(app, limit=page.limit + 1, after=page.after, email=email,
                                 owner=owner, stage=stage, company=company)
     items, cursor = page.page(rows, key=lambda r: r.id)
-    return Paginated[ProspectOut](items=[ProspectOut.of(p) for p in items], next_cursor=cursor)
+    return Paginated[ProspectOut](items=items, next_cursor=cursor)
 
 
 @router.get("/prospects/{prospect_id}", response_model=ProspectOut, summary="Show a prospect",
@@ -230,7 +205,7 @@ def get_prospect(prospect_id: ProspectId, principal: ReadDep, app: AppDep) -> Pr
     found = admin.get_prospect(app, prospect_id)
     if found is None:
         raise not_found(f"prospect #{prospect_id}")
-    return ProspectOut.of(found)
+    return found
 
 
 @router.patch("/prospects/{prospect_id}", response_model=ProspectOut,
@@ -246,7 +221,7 @@ def update_prospect(prospect_id: ProspectId, body: ProspectPatch, principal: Wri
     found = admin.update_prospect(app, prospect_id, changes)
     if found is None:
         raise not_found(f"prospect #{prospect_id}")
-    return ProspectOut.of(found)
+    return found
 
 
 IMPORT_BODY = {"requestBody": {"required": True, "content": {
