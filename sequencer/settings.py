@@ -123,3 +123,23 @@ def _create_key_file(path: Path) -> None:
                         "%s (processes elsewhere must share it via SEQUENCER_SECRET_KEYS)", path)
     finally:
         os.unlink(temp)
+
+
+def config_file(variable: str, default_name: str, environ: Mapping[str, str] | None = None,
+                cwd: Path | None = None) -> Path | None:
+    """The team's editable file: ``$variable``, else ``./default_name``, else None (use
+    the built-in defaults).
+
+    Raises:
+        InputError: the variable names a file that does not exist.
+    """
+    from sequencer.errors import InputError
+
+    environ = os.environ if environ is None else environ
+    named = environ.get(variable, "").strip()
+    path = Path(named) if named else (cwd or Path.cwd()) / default_name
+    if path.is_file():
+        return path
+    if named:
+        raise InputError(f"${variable} names {named}, which is not a file")
+    return None

@@ -13,7 +13,6 @@ the environment and a file.
 from __future__ import annotations
 
 import itertools
-import os
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 import yaml
 
 from sequencer.errors import InputError
+from sequencer.settings import config_file
 
 LIFECYCLE_VARIABLE = "SEQUENCER_LIFECYCLE"
 LIFECYCLE_FILE = "lifecycle.yaml"
@@ -156,12 +156,8 @@ def load_lifecycle(environ: Mapping[str, str] | None = None, cwd: Path | None = 
     Raises:
         InputError: the variable names a missing file, or the file is invalid.
     """
-    environ = os.environ if environ is None else environ
-    named = environ.get(LIFECYCLE_VARIABLE, "").strip()
-    path = Path(named) if named else (cwd or Path.cwd()) / LIFECYCLE_FILE
-    if not path.is_file():
-        if named:
-            raise InputError(f"${LIFECYCLE_VARIABLE} names {named}, which is not a file")
+    path = config_file(LIFECYCLE_VARIABLE, LIFECYCLE_FILE, environ, cwd)
+    if path is None:
         return Lifecycle()
     return parse_lifecycle(path.read_text("utf-8"), where=str(path))
 

@@ -10,7 +10,6 @@ lists every item as applied, duplicate or refused, with the reason and field.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from sequencer.errors import InputError
 from sequencer.reporting.lifecycle import Lifecycle
 from sequencer.services.actions import record_meeting, record_stage
 from sequencer.services.app import App
+from sequencer.settings import config_file
 
 
 @dataclass
@@ -44,12 +44,8 @@ def load_stage_map(environ: Mapping[str, str] | None = None, cwd: Path | None = 
     Raises:
         InputError: the variable names a missing file, or the file is invalid.
     """
-    environ = os.environ if environ is None else environ
-    named = environ.get(STAGES_VARIABLE, "").strip()
-    path = Path(named) if named else (cwd or Path.cwd()) / STAGES_FILE
-    if not path.is_file():
-        if named:
-            raise InputError(f"${STAGES_VARIABLE} names {named}, which is not a file")
+    path = config_file(STAGES_VARIABLE, STAGES_FILE, environ, cwd)
+    if path is None:
         return StageMap()
     return parse_stage_map(path.read_text("utf-8"), where=str(path))
 
