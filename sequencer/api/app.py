@@ -14,6 +14,7 @@ from sequencer.api import reports as report_routes
 from sequencer.api import sequences as sequence_routes
 from sequencer.api import tasks as task_routes
 from sequencer.api.auth import TokenCache
+from sequencer.api.guards import RefuseNul
 from sequencer.api.ratelimit import RateLimiter
 from sequencer.services.app import App
 from sequencer.web import router as web_router
@@ -43,6 +44,7 @@ def create_app(app: App) -> FastAPI:
     api.state.token_cache = TokenCache()
     api.state.rate_limiter = RateLimiter()
     errors.install(api)
+    api.add_middleware(RefuseNul)
     api.include_router(me.router)
     api.include_router(links.router)
     api.include_router(inbound.router)

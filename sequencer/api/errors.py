@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sequencer.errors import DefinitionError, EngineError, InputError
@@ -90,6 +91,15 @@ def install(api: FastAPI) -> None:
     @api.exception_handler(EngineError)
     async def _engine(request: Request, exc: EngineError) -> JSONResponse:
         return error_response(409, "conflict", str(exc))
+
+    @api.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # The last line of defence: a value the database refused (out of range, too
+        # long, a NUL). Routes validate first; this keeps such a miss a 4xx, not a 500.
+        log.warning("the store refused a value on %s %s: %s", request.method,
+                    request.url.path, exc.orig)
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "a value cannot be stored"
+        return error_response(422, "invalid_request", f"a value cannot be stored: {reason}")
 
     @api.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi import APIRouter
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 
 from sequencer.api.auth import ReadDep
 from sequencer.api.idempotency import IdempotencyDep
@@ -44,6 +45,10 @@ def probe_router() -> tuple[APIRouter, list[str]]:
             made.append(thing.name)
             return Made(id=next(counter), name=thing.name)
         return idempotency.run(thing, 201, produce)
+
+    @router.get("/v1/_probe/refused")
+    def refused(principal: ReadDep) -> None:
+        raise DataError("INSERT ...", {}, ValueError("value too long for type character(3)"))
 
     @router.get("/v1/_probe/numbers", response_model=Paginated[int])
     def numbers(principal: ReadDep, page: PageDep) -> Paginated[int]:
@@ -126,6 +131,23 @@ def test_unknown_routes_and_methods_use_the_error_body(api: ApiHarness) -> None:
     assert_error(api.get("/v1/nowhere"), 404, "not_found")
     assert_error(api.client.delete("/v1/me", headers=api.headers("admin")), 405,
                  "method_not_allowed")
+
+
+@pytest.mark.parametrize("path", ["/v1/_probe/numbers?cursor=%00", "/v1/_probe/numbers?x=a%00b",
+                                  "/v1/prospects/1%00"])
+def test_a_nul_character_in_the_path_or_query_is_refused(
+        probed: tuple[ApiHarness, list[str]], path: str) -> None:
+    api, _ = probed
+    body = assert_error(api.get(path), 422, "invalid_request")
+    assert "NUL" in body["message"]
+
+
+def test_a_value_the_store_refuses_is_a_422_not_a_500(probed: tuple[ApiHarness, list[str]]
+                                                      ) -> None:
+    api, _ = probed
+    body = assert_error(api.get("/v1/_probe/refused"), 422, "invalid_request")
+    assert "value too long" in body["message"]
+    assert "INSERT" not in body["message"], "no SQL in answers"
 
 
 def test_pages_follow_the_cursor_to_the_end(probed: tuple[ApiHarness, list[str]]) -> None:
