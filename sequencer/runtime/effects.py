@@ -22,6 +22,7 @@ from sequencer.engine.actions import (
 )
 from sequencer.store.codec import write_state
 from sequencer.store.models import Enrollment, StepRun, Task
+from sequencer.store.queries import mailbox_owner
 
 
 def apply(session: Session, row: Enrollment, decision: Decision, *, now: datetime,
@@ -42,7 +43,8 @@ def apply(session: Session, row: Enrollment, decision: Decision, *, now: datetim
                 session.add(Task(step_run_id=run.id, enrollment_id=row.id,
                                  kind=action.kind.value, step_id=action.step,
                                  due_at=action.due_at, instructions=action.instructions,
-                                 draft_subject=action.subject, state="open"))
+                                 draft_subject=action.subject, state="open",
+                                 assignee=mailbox_owner(session, row.mailbox_id)))
                 run.state = "task_created"
                 run.finished_at = now
             case _:

@@ -48,6 +48,7 @@ from sequencer.store.models import (
 )
 from sequencer.store.queries import (
     mailbox_day_start,
+    mailbox_owner,
     recent_touches,
     sent_today,
     suppression_reason,
@@ -239,6 +240,7 @@ def _hold(session: Session, app: App, row: Enrollment, run: StepRun, definition:
     run.state, run.error, run.finished_at = "held", error, now
     session.add(Task(step_run_id=run.id, enrollment_id=row.id, kind="fix_template",
                      step_id=run.step_id, due_at=now, state="open",
+                     assignee=mailbox_owner(session, row.mailbox_id),
                      instructions=f"The email could not be rendered: {error}. Fix the template "
                      "or the prospect's data, then resume the enrollment."))
     apply(session, row, decision, now=now)

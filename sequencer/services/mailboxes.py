@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sequencer.delivery.api_urls import API_SCHEMES, check_api_url
@@ -12,7 +12,7 @@ from sequencer.errors import InputError
 from sequencer.inbound.imap_url import mailbox_from_url
 from sequencer.services.app import App
 from sequencer.services.prospects import valid_email
-from sequencer.store.models import Mailbox
+from sequencer.store.models import Enrollment, Mailbox, Task
 from sequencer.validation import zone_exists
 
 
@@ -92,8 +92,14 @@ def add_mailbox(app: App, address: str, *, transport: str, daily_cap: int,
         mailbox.display_name = display_name
         mailbox.timezone = timezone
         mailbox.signature = signature
-        if owner is not None:
+        if owner is not None and (owner.strip() or None) != mailbox.owner:
             mailbox.owner = owner.strip() or None
+            if mailbox.id is not None:  # its open tasks go to the new owner
+                session.execute(update(Task).where(
+                    Task.state == "open",
+                    Task.enrollment_id.in_(select(Enrollment.id).where(
+                        Enrollment.mailbox_id == mailbox.id)))
+                    .values(assignee=mailbox.owner))
         if inbound_url is not None:
             if inbound_url != mailbox.inbound_url:  # another mailbox: start from its start
                 mailbox.inbound_uidvalidity = mailbox.inbound_last_uid = None

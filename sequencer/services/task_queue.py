@@ -1,9 +1,9 @@
 """A rep's queue of manual steps, as the API and the web app read it.
 
-A task belongs to its ``assignee`` when it has one; the engine does not set one
-today, so a task without one belongs to the owner of the mailbox its enrollment
-sends from (``Mailbox.owner``). Every filter here and every ``TaskItem.assignee``
-uses that same rule, so "my tasks" means the same thing everywhere.
+A task belongs to its ``assignee``: the owner of the mailbox its enrollment sends
+from when the task was made (``Mailbox.owner``; giving a mailbox an owner later
+hands its open tasks to them). The filters read ``tasks.assignee`` alone, so a rep's
+queue is one index range (``ix_tasks_assignee``) however many tasks the team has.
 
 A rep's local day is the day in their mailboxes' time zone (UTC when they own none):
 "due today" is everything open due before their local midnight, overdue included.
@@ -57,7 +57,7 @@ class TaskItem:
     completed_at: datetime | None
 
 
-_assignee = func.coalesce(Task.assignee, Mailbox.owner)
+_assignee = func.coalesce(Task.assignee, Mailbox.owner)  # shown: a task with no owner yet
 
 
 def _query() -> Select[Task, Prospect, str, str, str | None]:
@@ -110,7 +110,7 @@ def task_page(app: App, *, assignee: str | None = None, state: str | None = "ope
     if state is not None:
         query = query.where(Task.state == state)
     if assignee is not None:
-        query = query.where(_assignee == assignee)
+        query = query.where(Task.assignee == assignee)
     if kind is not None:
         query = query.where(Task.kind == kind)
     if due_from is not None:
@@ -154,7 +154,7 @@ def rep_day(app: App, owner: str, *, now: datetime | None = None) -> list[TaskIt
     now = now or app.clock.now()
     _aware(now, "now")
     until = day_end(rep_zone(app, owner), now)
-    query = (_query().where(Task.state == "open", _assignee == owner, Task.due_at < until)
+    query = (_query().where(Task.state == "open", Task.assignee == owner, Task.due_at < until)
              .order_by(Task.due_at, Task.id))
     with app.sessions() as session:
         return [_item(row) for row in session.execute(query)]

@@ -189,7 +189,9 @@ class Message(Base):
 
 class Task(Base):
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_queue", "state", "due_at"),)
+    __table_args__ = (Index("ix_tasks_queue", "state", "due_at"),
+                      # A rep's queue: their open tasks by due time.
+                      Index("ix_tasks_assignee", "assignee", "state", "due_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     step_run_id: Mapped[int] = mapped_column(ForeignKey("step_runs.id"), unique=True)
     enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"), index=True)

@@ -92,6 +92,12 @@ def recent_touches(session: Session, prospect_ids: Iterable[int],
     return {pid: tuple(found) for pid, found in touches.items()}
 
 
+def mailbox_owner(session: Session, mailbox_id: int) -> str | None:
+    """The rep who sends from the mailbox: the assignee of the tasks its enrollments make."""
+    owner: str | None = session.scalar(select(Mailbox.owner).where(Mailbox.id == mailbox_id))
+    return owner
+
+
 def enrollments_of(session: Session, email: str, sequence: str | None = None
                    ) -> list[Enrollment]:
     """A prospect's enrollments (by address, any case), oldest first."""

@@ -35,7 +35,7 @@ def seed_call_tasks(app: App, clock: FakeClock, tmp_path: Path, owner: str = "ri
     add_mailbox(app, "ana@sender.example", transport=f"file://{tmp_path / 'out'}",
                 daily_cap=100, timezone="America/New_York")
     with app.sessions.begin() as session:
-        session.execute(update(Mailbox).values(owner=owner))
+        session.execute(update(Mailbox).values(owner=owner or None))
     enroll_csv(app, COLD, write_csv(tmp_path / "p.csv", HEADER, ANN, BEA),
                mailbox="ana@sender.example")
     drain(app, clock, until=MONDAY + timedelta(days=3))
@@ -49,7 +49,7 @@ def queue(database_url: str, tmp_path: Path) -> Iterator[tuple[App, FakeClock]]:
     app.close()
 
 
-def test_tasks_without_an_assignee_belong_to_their_mailboxs_owner(
+def test_tasks_are_assigned_to_their_mailboxs_owner(
         queue: tuple[App, FakeClock]) -> None:
     app, _ = queue
 
@@ -64,6 +64,21 @@ def test_tasks_without_an_assignee_belong_to_their_mailboxs_owner(
     assert ann.sequence == "cold-outbound" and ann.enrollment_status == "active"
     assert ann.instructions and "outbound tooling" in ann.instructions
     assert task_page(app, assignee="sam") == []
+
+
+def test_a_mailbox_given_an_owner_later_hands_them_its_open_tasks(
+        database_url: str, tmp_path: Path) -> None:
+    app, clock = make_app(database_url)
+    seed_call_tasks(app, clock, tmp_path, owner="")  # nobody owns the mailbox yet
+    assert task_page(app, assignee="rita") == []
+    assert [t.assignee for t in task_page(app)] == [None, None]
+
+    add_mailbox(app, "ana@sender.example", transport=f"file://{tmp_path / 'out'}",
+                daily_cap=100, timezone="America/New_York", owner="rita")
+
+    assert [t.prospect_email for t in task_page(app, assignee="rita")] == [
+        "bea@globex.example", "ann@acme.example"]
+    app.close()
 
 
 def test_an_explicit_assignee_wins_over_the_mailbox_owner(queue: tuple[App, FakeClock]) -> None:
