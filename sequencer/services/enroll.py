@@ -95,8 +95,8 @@ def enroll_rows(app: App, target: Target, rows: Iterable[ProspectRow], *,
         with app.sessions.begin() as session:
             _enroll_batch(session, app, definition, target.version_id, target.mailbox_id,
                           good, summary)
-        if number & (number - 1) == 0:  # after batches 1, 2, 4, 8...: the tables doubled
-            _refresh_statistics(app)
+        if len(chunk) == batch and number & (number - 1) == 0:  # a bulk load: after
+            _refresh_statistics(app)  # full batches 1, 2, 4, 8... the tables doubled
         summary.rows += len(chunk)
         if progress is not None:
             progress(len(chunk))
