@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import statistics
@@ -33,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,7 +67,7 @@ FILL = [
     """INSERT INTO enrollments (prospect_id, sequence_version_id, sequence_name, mailbox_id,
          status, current_step, next_run_at, due_at, soft_bounces, seed, timezone, country,
          memory, started_at, row_version)
-       SELECT p.id, :version, :sequence, 1 + (p.id % :reps), 'active', 'intro',
+       SELECT p.id, :version, :sequence, 1 + ((p.id / 20) % :reps), 'active', 'intro',
               now() + ((p.id % 720) * interval '1 hour'), now(), 0, p.id,
               'America/New_York', 'US', '{}', now(), 1
        FROM prospects p WHERE p.email_key LIKE 'p%@load.example'""",
@@ -75,12 +76,13 @@ FILL = [
        SELECT e.id, 'call', 1, 'call', 'waiting', now(), now(), 0
        FROM enrollments e WHERE e.id % (:n / :tasks) = 0""",
     """INSERT INTO tasks (step_run_id, enrollment_id, kind, step_id, due_at, state,
-         instructions)
+         instructions, assignee)
        SELECT r.id, r.enrollment_id, 'call', 'call',
               date_trunc('day', now()) + ((r.enrollment_id % 61) - 30) * interval '1 day'
                 + (r.enrollment_id % 10) * interval '1 hour',
-              'open', 'Call about the intro email'
-       FROM step_runs r WHERE r.step_id = 'call'""",
+              'open', 'Call about the intro email', 'rep' || (e.mailbox_id - 1)
+       FROM step_runs r JOIN enrollments e ON e.id = r.enrollment_id
+       WHERE r.step_id = 'call'""",
 ]
 
 
@@ -94,7 +96,8 @@ def fresh_database() -> str:
 
 
 def fill(url: str, folder: Path, enrollments: int, tasks: int) -> tuple[str, str]:
-    """The data, and a write token for rep0 and the mailbox it sends from."""
+    """The data, and a write token for rep0: each rep owns 1/50 of the open tasks
+    (1,000 of 50,000), half of them overdue: a rep with a backlog."""
     app = bootstrap(Settings(database_url=url))
     try:
         for rep in range(REPS):
@@ -103,7 +106,7 @@ def fill(url: str, folder: Path, enrollments: int, tasks: int) -> tuple[str, str
         with app.sessions.begin() as session:
             version, definition = publish(session, app, SEQUENCE)
             version_id, sequence = version.id, definition.name
-        _, token = create_token(app, "load", scope="write", owner="rep1",
+        _, token = create_token(app, "load", scope="write", owner="rep0",
                                 rate_per_minute=1_000_000)
     finally:
         app.close()
@@ -135,7 +138,7 @@ def serve(url: str, workers: int, folder: Path) -> tuple[subprocess.Popen[bytes]
         process = subprocess.Popen(
             [sys.executable, "-m", "sequencer.cli.main", "api", "--port", str(port),
              "--workers", str(workers), "--no-access-log"],
-            cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=log)
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)  # its templates/
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -172,73 +175,95 @@ class Figures:
                 f"errors {sum(self.errors.values())} {self.errors or ''}{verdict}")
 
 
-Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+@dataclass(frozen=True, slots=True)
+class Call:
+    method: str
+    path: str
+    body: bytes = b""
 
 
-async def open_loop(base: str, token: str, request: Request, rate: float, seconds: float,
-                    offset: int) -> Figures:
+Request = Callable[[int], Call]
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection, spoken by hand: a load generator must cost
+    far less than the server it measures (httpx's pool does not, at hundreds a second)."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port = host, port
+        self.head = f"Host: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def send(self, call: Call) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        extra = (f"Content-Type: application/json\r\nContent-Length: {len(call.body)}\r\n"
+                 if call.body else "")
+        self.writer.write(f"{call.method} {call.path} HTTP/1.1\r\n{self.head}{extra}\r\n"
+                          .encode() + call.body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        await self.reader.readexactly(length)
+        return status
+
+
+async def drive(base: str, token: str, request: Request, *, seconds: float, offset: int,
+                rate: float | None, connections: int) -> Figures:
+    """``rate`` set: open loop (request i is due at start + i/rate, latency counts from
+    then); None: closed loop (each connection sends again as soon as it is answered)."""
+    host, port = base.removeprefix("http://").split(":")
     figures = Figures()
-    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
-                                 timeout=30) as client:
-        loop = asyncio.get_running_loop()
-        start = loop.time() + 0.05
-        total = int(rate * seconds)
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.05
+    total = int(rate * seconds) if rate else None
+    numbers = iter(range(10**9))
 
-        async def one(i: int) -> None:
-            due = start + i / rate
-            await asyncio.sleep(max(0.0, due - loop.time()))
-            try:
-                answer = await request(client, offset + i)
-                if answer.status_code >= 400:
-                    key = str(answer.status_code)
-                    figures.errors[key] = figures.errors.get(key, 0) + 1
-                    return
-            except httpx.HTTPError as exc:
-                figures.errors[type(exc).__name__] = figures.errors.get(type(exc).__name__, 0) + 1
+    async def worker() -> None:
+        connection = Connection(host, int(port), token)
+        while True:
+            i = next(numbers)
+            if total is not None and i >= total:
                 return
-            figures.latencies.append(loop.time() - due)
+            if rate:
+                due = start + i / rate
+                await asyncio.sleep(max(0.0, due - loop.time()))
+            else:
+                due = loop.time()
+                if due - start >= seconds:
+                    return
+            try:
+                status = await connection.send(request(offset + i))
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                name = type(exc).__name__
+                figures.errors[name] = figures.errors.get(name, 0) + 1
+                connection = Connection(host, int(port), token)
+                continue
+            if status >= 400:
+                figures.errors[str(status)] = figures.errors.get(str(status), 0) + 1
+            else:
+                figures.latencies.append(loop.time() - due)
 
-        await asyncio.gather(*(one(i) for i in range(total)))
-        figures.elapsed = loop.time() - start
-    return figures
-
-
-async def closed_loop(base: str, token: str, request: Request, clients: int, seconds: float,
-                      offset: int) -> Figures:
-    figures = Figures()
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        counter = iter(range(offset, offset + 10_000_000))
-
-        async def worker() -> None:
-            while loop.time() - start < seconds:
-                began = loop.time()
-                answer = await request(client, next(counter))
-                if answer.status_code >= 400:
-                    key = str(answer.status_code)
-                    figures.errors[key] = figures.errors.get(key, 0) + 1
-                else:
-                    figures.latencies.append(loop.time() - began)
-
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        figures.elapsed = loop.time() - start
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    figures.elapsed = loop.time() - start
     return figures
 
 
 def scenarios(sequence: str) -> dict[str, Request]:
-    def enroll(client: httpx.AsyncClient, i: int) -> Awaitable[httpx.Response]:
-        return client.post("/v1/enrollments", json={
-            "sequence": sequence, "mailbox": "rep1@sender.example",
+    def enroll(i: int) -> Call:
+        return Call("POST", "/v1/enrollments", json.dumps({
+            "sequence": sequence, "mailbox": "rep0@sender.example",
             "prospects": [{"email": f"new{i}@fresh.example", "first_name": "New",
                            "company": "Fresh", "timezone": "Europe/Paris",
-                           "country": "FR"}]})
+                           "country": "FR"}]}).encode())
 
-    def tasks(client: httpx.AsyncClient, i: int) -> Awaitable[httpx.Response]:
-        return client.get("/v1/tasks", params={"assignee": "me", "due": "today"})
+    def tasks(_i: int) -> Call:
+        return Call("GET", "/v1/tasks?assignee=me&due=today")
 
     return {"enroll one prospect (POST /v1/enrollments)": enroll,
             "a rep's tasks due today (GET /v1/tasks)": tasks}
@@ -251,8 +276,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=64,
+                        help="keep-alive connections of the open-loop run")
     parser.add_argument("--concurrency", type=int, default=16,
-                        help="clients of the closed-loop (maximum rate) run")
+                        help="connections of the closed-loop (maximum rate) run")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -267,14 +294,17 @@ def main() -> None:
         try:
             offset = 0
             for label, request in scenarios(sequence).items():
-                asyncio.run(open_loop(base, token, request, args.rate, 3, offset))  # warm-up
+                asyncio.run(drive(base, token, request, seconds=3, offset=offset,  # warm-up
+                                  rate=args.rate, connections=args.connections))
                 offset += 100_000
-                figures = asyncio.run(open_loop(base, token, request, args.rate,
-                                                args.seconds, offset))
+                figures = asyncio.run(drive(base, token, request, seconds=args.seconds,
+                                            offset=offset, rate=args.rate,
+                                            connections=args.connections))
                 offset += 100_000
                 print(figures.line(f"{label}, {args.workers} workers", args.rate), flush=True)
-                most = asyncio.run(closed_loop(base, token, request, args.concurrency,
-                                               min(10.0, args.seconds), offset))
+                most = asyncio.run(drive(base, token, request, seconds=min(10.0, args.seconds),
+                                         offset=offset, rate=None,
+                                         connections=args.concurrency))
                 offset += 100_000
                 print(most.line(f"{label}, maximum ({args.concurrency} clients)", None),
                       flush=True)
