@@ -273,7 +273,7 @@ def _winner(step: str, arms: tuple[Arm, ...], results: tuple[MetricResult, ...],
             result: MetricResult) -> StepVerdict:
     beaten = [v for v in result.versus if v.significant]
     level = ", ".join(_p(v.adjusted_p) for v in beaten)
-    chance = _percent(result.probability_best[result.best])
+    chance = chance_words(result.probability_best[result.best])
     words = (f"{result.best} beats {_and(v.other for v in beaten)} on "
              f"{METRIC_WORDS[result.metric]} ({level}, {chance} probability best)")
     unclear = [v.other for v in result.versus if not v.significant]
@@ -311,7 +311,8 @@ def _p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
 
 
-def _percent(share: float) -> str:
+def chance_words(share: float) -> str:
+    """A probability as people read it: never a false 100% or 0%."""
     if share > 0.99:
         return ">99%"
     if share < 0.01:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from sequencer.errors import DefinitionError, InputError
-from sequencer.reporting.abtest import METRIC_WORDS, ab_verdicts
+from sequencer.reporting.abtest import METRIC_WORDS, ab_verdicts, chance_words
 from sequencer.services.app import App
 from sequencer.store.models import SequenceVersion
 
@@ -77,7 +77,7 @@ def _step(step: dict[str, Any]) -> str:
                  f"<td>{arm['delivered']:,}</td>"
                  f"<td>{escape(_rate(arm['replies']))}</td>"
                  f"<td>{escape(_rate(arm['positive_replies']))}</td>"
-                 f"<td>{'–' if chance is None else escape(_percent(chance))}</td>")
+                 f"<td>{'–' if chance is None else escape(chance_words(chance))}</td>")
         rows.append(f"<tr>{cells}</tr>")
     verdict = (f'<p class="verdict {escape(step["status"])}"><strong>Verdict:</strong> '
                f"{escape(_sentence(step['verdict']))}</p>")
@@ -106,14 +106,6 @@ def _rate(rate: dict[str, Any]) -> str:
         return "–"
     return (f"{rate['rate'] * 100:.1f}% ({rate['count']:,} of {rate['base']:,}; likely "
             f"{rate['low'] * 100:.1f}–{rate['high'] * 100:.1f}%)")
-
-
-def _percent(share: float) -> str:
-    if share > 0.99:
-        return ">99%"
-    if share < 0.01:
-        return "<1%"
-    return f"{round(share * 100)}%"
 
 
 def _sentence(words: str) -> str:
