@@ -19,20 +19,10 @@ from sequencer.api.errors import ApiError, not_found
 from sequencer.api.idempotency import IdempotencyDep
 from sequencer.api.pagination import MAX_ID, PageDep, Paginated
 from sequencer.api.prospects import (
-    City,
-    Company,
-    Country,
     Custom,
-    FirstName,
-    Industry,
-    LastName,
-    LinkedIn,
-    Owner,
-    Phone,
-    Stage,
+    ProspectFields,
     Text,
     TimelineOut,
-    Title,
     entries_page,
 )
 from sequencer.errors import InputError
@@ -53,25 +43,13 @@ Status = Literal["active", "paused", "finished", "exited"]
 Reason = Annotated[Text, Field(min_length=1, max_length=200)]
 
 
-class EnrollItem(BaseModel):
+class EnrollItem(ProspectFields):
     """A prospect by id, or by email (created when new, with these fields)."""
-    model_config = ConfigDict(extra="forbid")
     prospect_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     # Loose on purpose: a bad email or zone skips this item (with its reason), it does
     # not refuse the whole request.
     email: Annotated[Text | None, Field(max_length=1000)] = None
     timezone: Annotated[Text | None, Field(max_length=200)] = None
-    first_name: FirstName = None
-    last_name: LastName = None
-    title: Title = None
-    company: Company = None
-    phone: Phone = None
-    linkedin_url: LinkedIn = None
-    city: City = None
-    country: Country = None
-    industry: Industry = None
-    owner: Owner = None
-    stage: Stage = None
     custom: Custom = Field(default_factory=dict)
 
     @model_validator(mode="after")

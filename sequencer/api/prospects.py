@@ -88,9 +88,10 @@ Custom = Annotated[dict[Annotated[str, Field(max_length=100)], CustomValue],
                          "(string, number, boolean)")]
 
 
-class ProspectIn(BaseModel):
+class ProspectFields(BaseModel):
+    """The optional fields a prospect is given the same way everywhere (create, update,
+    enroll by email); the time zone, custom fields and flags differ per use."""
     model_config = ConfigDict(extra="forbid")
-    email: Email
     first_name: FirstName = None
     last_name: LastName = None
     title: Title = None
@@ -99,30 +100,22 @@ class ProspectIn(BaseModel):
     linkedin_url: LinkedIn = None
     city: City = None
     country: Country = None
-    timezone: Zone = None
     industry: Industry = None
     owner: Owner = None
     stage: Stage = None
+
+
+class ProspectIn(ProspectFields):
+    email: Email
+    timezone: Zone = None
     custom: Custom = Field(default_factory=dict)
     do_not_contact: bool = False
 
 
-class ProspectPatch(BaseModel):
+class ProspectPatch(ProspectFields):
     """Only the fields sent change; null clears a field. ``custom`` merges key by key
     (a null value removes that key)."""
-    model_config = ConfigDict(extra="forbid")
-    first_name: FirstName = None
-    last_name: LastName = None
-    title: Title = None
-    company: Company = None
-    phone: Phone = None
-    linkedin_url: LinkedIn = None
-    city: City = None
-    country: Country = None
     timezone: Zone = None
-    industry: Industry = None
-    owner: Owner = None
-    stage: Stage = None
     custom: Custom | None = None
     do_not_contact: bool | None = None
 
