@@ -19,7 +19,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 
 from sequencer.definition.model import TASK_OUTCOMES, StepType
 from sequencer.errors import EngineError, InputError
@@ -57,15 +57,10 @@ class TaskItem:
     completed_at: datetime | None
 
 
-_assignee = func.coalesce(Task.assignee, Mailbox.owner)  # shown: a task with no owner yet
-
-
-def _query() -> Select[Task, Prospect, str, str, str | None]:
-    return (select(Task, Prospect, Enrollment.sequence_name, Enrollment.status,
-                   _assignee.label("assignee"))
+def _query() -> Select[Task, Prospect, str, str]:
+    return (select(Task, Prospect, Enrollment.sequence_name, Enrollment.status)
             .join(Enrollment, Enrollment.id == Task.enrollment_id)
-            .join(Prospect, Prospect.id == Enrollment.prospect_id)
-            .join(Mailbox, Mailbox.id == Enrollment.mailbox_id))
+            .join(Prospect, Prospect.id == Enrollment.prospect_id))
 
 
 def _item(row: Any) -> TaskItem:
@@ -74,7 +69,7 @@ def _item(row: Any) -> TaskItem:
     name = " ".join(p for p in (prospect.first_name, prospect.last_name) if p) or None
     return TaskItem(
         id=task.id, kind=task.kind, step=task.step_id, due_at=task.due_at, state=task.state,
-        outcome=task.outcome, notes=task.notes, assignee=row[4], prospect_id=prospect.id,
+        outcome=task.outcome, notes=task.notes, assignee=task.assignee, prospect_id=prospect.id,
         prospect_email=prospect.email, prospect_name=name, company=prospect.company,
         phone=prospect.phone, linkedin_url=prospect.linkedin_url,
         prospect_timezone=prospect.timezone, sequence=row[2], enrollment_id=task.enrollment_id,
