@@ -14,10 +14,15 @@ Two scenarios, each --seconds long after a warm-up:
 Prints the rate offered and achieved, p50/p90/p99/max latency and errors per
 scenario; the goal is p99 under 50 ms at 200 requests per second. A closed-loop run
 (--concurrency clients, each sending its next request as soon as the last answers)
-gives the maximum rate.
+gives the maximum rate. Each run also prints the CPU time spent per answer by the
+API's processes and by the PostgreSQL backends serving them (from /proc): the figure
+that contention from other work on the machine disturbs least.
 
     .venv/bin/python bench/api_load.py [--enrollments 1000000] [--rate 200]
-        [--seconds 20] [--workers 2] [--keep]
+        [--seconds 20] [--workers 2] [--keep] [--reuse] [--only enroll|tasks]
+
+--keep keeps the filled database; --reuse then starts from it (no refill) when it
+holds the same number of enrollments.
 
 Needs PostgreSQL (SEQUENCER_TEST_PG, default root@127.0.0.1/test).
 """
@@ -86,6 +91,18 @@ FILL = [
 ]
 
 
+def kept_database(enrollments: int) -> str | None:
+    """The URL of the database a --keep run left, when it holds ``enrollments``."""
+    url = ADMIN.rsplit("/", 1)[0] + f"/{NAME}"
+    try:
+        with psycopg.connect(url) as connection:
+            found = connection.execute("SELECT count(*) FROM prospects "
+                                       "WHERE email_key LIKE 'p%@load.example'").fetchone()
+    except psycopg.Error:
+        return None
+    return url if found is not None and found[0] == enrollments else None
+
+
 def fresh_database() -> str:
     with psycopg.connect(ADMIN, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
@@ -124,6 +141,21 @@ def fill(url: str, folder: Path, enrollments: int, tasks: int) -> tuple[str, str
     return token, sequence
 
 
+def token_for_kept(url: str) -> tuple[str, str]:
+    """A new write token for rep0 on a kept database, and its sequence's name."""
+    app = bootstrap(Settings(database_url=url))
+    try:
+        _, token = create_token(app, "load", scope="write", owner="rep0",
+                                rate_per_minute=1_000_000)
+    finally:
+        app.close()
+    with psycopg.connect(url) as connection:
+        found = connection.execute("SELECT name FROM sequence_versions ORDER BY id LIMIT 1"
+                                   ).fetchone()
+    assert found is not None, "a kept database has its sequence"
+    return token, str(found[0])
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -152,11 +184,51 @@ def serve(url: str, workers: int, folder: Path) -> tuple[subprocess.Popen[bytes]
     raise SystemExit(f"the API did not start: see {folder / 'api.log'}")
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds spent by the API's processes (the server and its workers) and by the
+    PostgreSQL backends connected to the bench's database, read from /proc."""
+
+    def __init__(self, server: int) -> None:
+        self.server = server
+        self.start = self._read()
+
+    def _read(self) -> dict[int, tuple[str, float]]:
+        found: dict[int, tuple[str, float]] = {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                    stat = handle.read().rsplit(b")", 1)[1].split()
+                with open(f"/proc/{entry.name}/cmdline", "rb") as handle:
+                    command = handle.read()
+            except OSError:
+                continue
+            pid, parent = int(entry.name), int(stat[1])
+            cpu = (int(stat[11]) + int(stat[12])) / TICKS  # utime + stime
+            if pid == self.server or parent == self.server:
+                found[pid] = ("api", cpu)
+            elif command.startswith(b"postgres: ") and NAME.encode() in command:
+                found[pid] = ("db", cpu)
+        return found
+
+    def spent(self) -> dict[str, float]:
+        """CPU seconds since this meter started, by "api" and "db"."""
+        totals = {"api": 0.0, "db": 0.0}
+        for pid, (kind, cpu) in self._read().items():
+            totals[kind] += cpu - self.start.get(pid, (kind, 0.0))[1]
+        return totals
+
+
 @dataclass
 class Figures:
     latencies: list[float] = field(default_factory=list)  # seconds, from when due
     errors: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)  # seconds, by "api" and "db"
 
     def line(self, label: str, offered: float | None) -> str:
         done = len(self.latencies)
@@ -172,7 +244,14 @@ class Figures:
         return (f"{label}: {offer}achieved {achieved:.0f}/s, {done} answers; latency ms "
                 f"p50 {cuts[49] * 1000:.1f}, p90 {cuts[89] * 1000:.1f}, "
                 f"p99 {cuts[98] * 1000:.1f}, max {max(self.latencies) * 1000:.1f}; "
-                f"errors {sum(self.errors.values())} {self.errors or ''}{verdict}")
+                f"errors {sum(self.errors.values())} {self.errors or ''}{verdict}"
+                + self.cpu_note(done))
+
+    def cpu_note(self, done: int) -> str:
+        if not self.cpu:
+            return ""
+        return ("; CPU ms per answer: " + ", ".join(
+            f"{kind} {seconds * 1000 / done:.2f}" for kind, seconds in self.cpu.items()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,19 +333,54 @@ async def drive(base: str, token: str, request: Request, *, seconds: float, offs
     return figures
 
 
-def scenarios(sequence: str) -> dict[str, Request]:
+def scenarios(sequence: str, tag: str) -> dict[str, Request]:
+    """The two requests; ``tag`` keeps each run's new prospects new on a kept database."""
     def enroll(i: int) -> Call:
         return Call("POST", "/v1/enrollments", json.dumps({
             "sequence": sequence, "mailbox": "rep0@sender.example",
-            "prospects": [{"email": f"new{i}@fresh.example", "first_name": "New",
+            "prospects": [{"email": f"new{i}.{tag}@fresh.example", "first_name": "New",
                            "company": "Fresh", "timezone": "Europe/Paris",
                            "country": "FR"}]}).encode())
 
     def tasks(_i: int) -> Call:
         return Call("GET", "/v1/tasks?assignee=me&due=today")
 
-    return {"enroll one prospect (POST /v1/enrollments)": enroll,
-            "a rep's tasks due today (GET /v1/tasks)": tasks}
+    return {"enroll": enroll, "tasks": tasks}
+
+
+LABELS = {"enroll": "enroll one prospect (POST /v1/enrollments)",
+          "tasks": "a rep's tasks due today (GET /v1/tasks)"}
+
+
+def measured(process: subprocess.Popen[bytes], base: str, token: str, request: Request, *,
+             seconds: float, offset: int, rate: float | None, connections: int) -> Figures:
+    meter = CpuMeter(process.pid)
+    figures = asyncio.run(drive(base, token, request, seconds=seconds, offset=offset,
+                                rate=rate, connections=connections))
+    figures.cpu = meter.spent()
+    return figures
+
+
+def run_scenarios(args: argparse.Namespace, process: subprocess.Popen[bytes], base: str,
+                  token: str, sequence: str) -> None:
+    offset = 0
+    for name, request in scenarios(sequence, f"{time.time_ns():x}").items():
+        if args.only and name != args.only:
+            continue
+        label = LABELS[name]
+        asyncio.run(drive(base, token, request, seconds=3, offset=offset,  # warm-up
+                          rate=args.rate, connections=args.connections))
+        offset += 100_000
+        figures = measured(process, base, token, request, seconds=args.seconds,
+                           offset=offset, rate=args.rate, connections=args.connections)
+        offset += 100_000
+        print(figures.line(f"{label}, {args.workers} workers", args.rate), flush=True)
+        if args.no_maximum:
+            continue
+        most = measured(process, base, token, request, seconds=min(10.0, args.seconds),
+                        offset=offset, rate=None, connections=args.concurrency)
+        offset += 100_000
+        print(most.line(f"{label}, maximum ({args.concurrency} clients)", None), flush=True)
 
 
 def main() -> None:
@@ -281,33 +395,28 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16,
                         help="connections of the closed-loop (maximum rate) run")
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--reuse", action="store_true",
+                        help="start from a kept database of the same size (no refill)")
+    parser.add_argument("--only", choices=sorted(LABELS), help="run one scenario")
+    parser.add_argument("--no-maximum", action="store_true",
+                        help="skip the closed-loop (maximum rate) runs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        url = fresh_database()
-        began = time.perf_counter()
-        print(f"filling {args.enrollments:,} enrollments and {args.tasks:,} tasks ...",
-              flush=True)
-        token, sequence = fill(url, folder, args.enrollments, args.tasks)
-        print(f"filled in {time.perf_counter() - began:.0f} s")
+        url = kept_database(args.enrollments) if args.reuse else None
+        if url is not None:
+            print(f"reusing the kept database of {args.enrollments:,} enrollments")
+            token, sequence = token_for_kept(url)
+        else:
+            url = fresh_database()
+            began = time.perf_counter()
+            print(f"filling {args.enrollments:,} enrollments and {args.tasks:,} tasks ...",
+                  flush=True)
+            token, sequence = fill(url, folder, args.enrollments, args.tasks)
+            print(f"filled in {time.perf_counter() - began:.0f} s")
         process, base = serve(url, args.workers, folder)
         try:
-            offset = 0
-            for label, request in scenarios(sequence).items():
-                asyncio.run(drive(base, token, request, seconds=3, offset=offset,  # warm-up
-                                  rate=args.rate, connections=args.connections))
-                offset += 100_000
-                figures = asyncio.run(drive(base, token, request, seconds=args.seconds,
-                                            offset=offset, rate=args.rate,
-                                            connections=args.connections))
-                offset += 100_000
-                print(figures.line(f"{label}, {args.workers} workers", args.rate), flush=True)
-                most = asyncio.run(drive(base, token, request, seconds=min(10.0, args.seconds),
-                                         offset=offset, rate=None,
-                                         connections=args.concurrency))
-                offset += 100_000
-                print(most.line(f"{label}, maximum ({args.concurrency} clients)", None),
-                      flush=True)
+            run_scenarios(args, process, base, token, sequence)
         finally:
             process.terminate()
             process.wait(timeout=30)
