@@ -52,19 +52,25 @@ class Sink:
     messages: list[Received] = field(default_factory=list)
     ehlos: int = 0
     rcpt_replies: dict[str, str] = field(default_factory=dict)
+    keep_refused: bool = False  # a sloppy server: a refused recipient still counts for DATA
     mail_replies: list[str] = field(default_factory=list)  # used up one per MAIL FROM
     data_reply: str = "250 2.0.0 Ok: queued as 4ABC123"
     drop_after_data: bool = False
     last_session: Any = None
+    pipelining: bool = False  # offer RFC 2920 PIPELINING, as Postfix and the providers do
+    pipelined: list[bool] = field(default_factory=list)  # per MAIL FROM: RCPT, DATA came too
 
     async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
                           responses: list[str]) -> list[str]:
         self.ehlos += 1  # one per connection: the client never uses STARTTLS here
         session.host_name = hostname  # a custom EHLO hook must do what the default one does
-        return responses
+        return [*responses[:-1], "250-PIPELINING", responses[-1]] if self.pipelining \
+            else responses
 
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
                           mail_options: list[str]) -> str:
+        waiting = bytes(server._reader._buffer)  # what the client wrote after MAIL FROM
+        self.pipelined.append(b"RCPT TO:" in waiting and b"DATA\r\n" in waiting)
         if self.mail_replies:
             return self.mail_replies.pop(0)
         envelope.mail_from = address
@@ -73,6 +79,8 @@ class Sink:
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
         if address in self.rcpt_replies:
+            if self.keep_refused:
+                envelope.rcpt_tos.append(address)
             return self.rcpt_replies[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -88,9 +96,10 @@ class Sink:
         return self.data_reply
 
 
-@pytest.fixture
-def sink() -> Iterator[tuple[Sink, FreePortController]]:
-    handler = Sink()
+@pytest.fixture(params=[False, True], ids=["lockstep", "pipelining"])
+def sink(request: pytest.FixtureRequest) -> Iterator[tuple[Sink, FreePortController]]:
+    """The sink, once without and once with PIPELINING offered: every case holds for both."""
+    handler = Sink(pipelining=request.param)
     controller = FreePortController(handler, hostname="127.0.0.1", port=0)
     controller.start()
     try:
@@ -165,6 +174,17 @@ def test_two_sends_share_one_connection(
     assert handler.ehlos == 1
 
 
+def test_a_server_offering_pipelining_gets_the_envelope_in_one_write(
+        sink: tuple[Sink, FreePortController], transport: SmtpTransport) -> None:
+    handler, _ = sink
+
+    transport.send(outbound())
+    transport.send(outbound(message_id="<second-message@mail.example.com>"))
+
+    assert handler.pipelined == [handler.pipelining] * 2  # one round trip instead of three
+    assert len(handler.messages) == 2
+
+
 def test_a_connection_the_server_closed_between_sends_is_reopened_once(
         sink: tuple[Sink, FreePortController], transport: SmtpTransport) -> None:
     handler, controller = sink
@@ -227,6 +247,19 @@ def test_550_user_unknown_is_permanent_with_the_servers_reason(
 
     assert "550 5.1.1 user unknown" in str(caught.value)
     assert handler.messages == []
+
+
+def test_a_refused_recipient_gets_nothing_even_if_the_server_then_says_go_ahead(
+        sink: tuple[Sink, FreePortController], transport: SmtpTransport) -> None:
+    handler, _ = sink
+    handler.rcpt_replies["nobody@example.org"] = "550 5.1.1 user unknown"
+    handler.keep_refused = True  # so DATA, pipelined behind the refused RCPT, gets a 354
+
+    with pytest.raises(PermanentSendError, match="550 5.1.1 user unknown"):
+        transport.send(outbound(to_address="nobody@example.org"))
+    transport.send(outbound())
+
+    assert [m.rcpt_tos for m in handler.messages] == [["bob@example.org"]]
 
 
 def test_a_5xx_after_the_data_is_permanent_not_uncertain(
