@@ -1,19 +1,21 @@
 """Who is calling: a bearer token with a scope (read < write < admin) and a rate limit.
 
-Routes declare what they need with ``ReadDep``, ``WriteDep`` or ``AdminDep``;
-a verified token is remembered for ``CACHE_SECONDS`` so that a busy client costs
-one lookup a minute, not one per request (a revoked token stops within that time).
+Routes declare what they need with ``ReadDep``, ``WriteDep`` or ``AdminDep``.
+A verified token is remembered for ``CACHE_SECONDS`` (by the app's clock), so that a
+busy client costs one lookup every few seconds, not one per request: a revoked token
+stops working within that time. The check runs on the event loop; only a lookup in
+the store goes to a worker thread.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from sequencer.api.errors import ApiError
 from sequencer.api.ratelimit import RateLimiter
@@ -21,28 +23,41 @@ from sequencer.services.api_tokens import TokenInfo, verify_token
 from sequencer.services.app import App
 
 Principal = TokenInfo
-CACHE_SECONDS = 30.0
+CACHE_SECONDS = 5.0
 
 
 class TokenCache:
+    """Tokens verified in the last ``CACHE_SECONDS``, by the SHA-256 of the raw token."""
+
     def __init__(self) -> None:
         self._seen: dict[str, tuple[float, TokenInfo]] = {}
         self._lock = threading.Lock()
 
-    def verify(self, app: App, raw: str) -> TokenInfo | None:
-        key = hashlib.sha256(raw.encode()).hexdigest()
-        now = time.monotonic()  # cache freshness only: never a business decision
+    def cached(self, app: App, raw: str) -> TokenInfo | None:
+        """The token ``raw`` is, when verified recently enough; else None (look it up)."""
         with self._lock:
-            hit = self._seen.get(key)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            hit = self._seen.get(_key(raw))
+        if hit is not None and 0 <= app.clock.now().timestamp() - hit[0] < CACHE_SECONDS:
             return hit[1]
+        return None
+
+    def verify(self, app: App, raw: str) -> TokenInfo | None:
+        """The live token ``raw`` is (from the cache, else the store), or None."""
+        found = self.cached(app, raw)
+        if found is not None:
+            return found
+        now = app.clock.now().timestamp()
         info = verify_token(app, raw)
         with self._lock:
             if info is None:
-                self._seen.pop(key, None)
+                self._seen.pop(_key(raw), None)
             else:
-                self._seen[key] = (now, info)
+                self._seen[_key(raw)] = (now, info)
         return info
+
+
+def _key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def bearer_of(request: Request) -> str | None:
@@ -51,7 +66,7 @@ def bearer_of(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def authenticate(request: Request, raw: str | None) -> Principal:
+async def authenticate(request: Request, raw: str | None) -> Principal:
     """The principal behind ``raw`` (401 when missing or not valid)."""
     if not raw:
         raise ApiError(401, "unauthenticated", "a bearer token is required "
@@ -59,7 +74,7 @@ def authenticate(request: Request, raw: str | None) -> Principal:
                        headers={"WWW-Authenticate": "Bearer"})
     state = request.app.state
     cache: TokenCache = state.token_cache
-    found = cache.verify(state.app, raw)
+    found = cache.cached(state.app, raw) or await run_in_threadpool(cache.verify, state.app, raw)
     if found is None:
         raise ApiError(401, "unauthenticated", "this token is not valid (unknown or revoked)",
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
@@ -81,9 +96,9 @@ def limit(request: Request, response: Response, principal: Principal) -> None:
     response.headers.update(headers)
 
 
-def require(scope: str) -> Callable[[Request, Response], Principal]:
-    def dependency(request: Request, response: Response) -> Principal:
-        principal = authenticate(request, bearer_of(request))
+def require(scope: str) -> Callable[[Request, Response], Awaitable[Principal]]:
+    async def dependency(request: Request, response: Response) -> Principal:
+        principal = await authenticate(request, bearer_of(request))
         if not principal.allows(scope):
             raise ApiError(403, "forbidden", f"this needs the {scope!r} scope; the token "
                            f"{principal.name!r} has {principal.scope!r}")

@@ -11,13 +11,13 @@ from sequencer.services.app import App
 from sequencer.settings import signing_keys
 
 
-def current_app(request: Request) -> App:
+async def current_app(request: Request) -> App:
     app: App = request.app.state.app
     return app
 
 
-def signer(request: Request) -> TokenSigner:
-    app = current_app(request)
+async def signer(request: Request) -> TokenSigner:
+    app: App = request.app.state.app
     found: TokenSigner | None = getattr(request.app.state, "signer", None)
     if found is None:
         found = request.app.state.signer = TokenSigner(signing_keys(app.settings))

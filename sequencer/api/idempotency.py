@@ -85,7 +85,7 @@ class Idempotency:
                 IdempotentRequest.key == self.key)
 
 
-def idempotency(request: Request, principal: WriteDep,
+async def idempotency(request: Request, principal: WriteDep,
                 idempotency_key: Annotated[str | None, Header(
                     max_length=MAX_KEY_LENGTH,
                     description="any unique string (a UUID): a retry with the same key "

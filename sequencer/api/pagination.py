@@ -56,7 +56,7 @@ def decode_cursor(cursor: str) -> int:
                        details=[{"field": "query.cursor", "message": "unknown cursor"}]) from None
 
 
-def page_params(limit: Annotated[int, Query(ge=1, le=MAX_LIMIT,
+async def page_params(limit: Annotated[int, Query(ge=1, le=MAX_LIMIT,
                                             description="items per page")] = 50,
                 cursor: Annotated[str | None, Query(description="next_cursor of the previous "
                                                     "page")] = None) -> PageParams:

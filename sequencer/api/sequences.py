@@ -209,7 +209,7 @@ async def publish(request: Request, principal: AdminDep, app: AppDep) -> Any:
         raise ApiError(422, "invalid_request", f"Idempotency-Key: at most {MAX_KEY_LENGTH} "
                        "characters", details=[{"field": "header.idempotency-key",
                                                "message": "too long"}])
-    keeper: Idempotency = idempotency(request, principal, key)  # admin implies write
+    keeper: Idempotency = await idempotency(request, principal, key)  # admin implies write
 
     def produce() -> PublishedOut:
         done = catalog.publish_text(app, source.source, source.filename)

@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 
-from sequencer.api.auth import ReadDep
+from sequencer.api.auth import CACHE_SECONDS, ReadDep
 from sequencer.api.idempotency import IdempotencyDep
 from sequencer.api.pagination import PageDep, Paginated, encode_cursor
 from sequencer.cli.main import cli
@@ -94,6 +94,18 @@ def test_a_revoked_token_is_refused(api: ApiHarness) -> None:
     revoke_token(api.app, info.id)
     assert_error(api.get("/v1/me", as_=None, headers={"Authorization": f"Bearer {raw}"}),
                  401, "unauthenticated")
+
+
+def test_a_token_revoked_while_in_use_stops_working_within_seconds(api: ApiHarness) -> None:
+    info, raw = create_token(api.app, "leaver", scope="read")
+    header = {"Authorization": f"Bearer {raw}"}
+    assert api.get("/v1/me", as_=None, headers=header).status_code == 200
+    revoke_token(api.app, info.id)
+    api.clock.advance(timedelta(seconds=CACHE_SECONDS - 1))
+    assert api.get("/v1/me", as_=None, headers=header).status_code == 200, \
+        "a verified token is remembered for a few seconds"
+    api.clock.advance(timedelta(seconds=1))
+    assert_error(api.get("/v1/me", as_=None, headers=header), 401, "unauthenticated")
 
 
 def test_a_read_token_cannot_write(probed: tuple[ApiHarness, list[str]]) -> None:
