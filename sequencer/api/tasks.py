@@ -7,24 +7,23 @@ tasks (through the same ``complete_task`` as ``sequencer task done``).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from sequencer.api.auth import Principal, ReadDep, WriteDep
 from sequencer.api.deps import AppDep
 from sequencer.api.errors import ApiError, not_found
 from sequencer.api.pagination import MAX_ID, PageDep, Paginated
 from sequencer.services.task_queue import (
-    UTC_ZONE,
     OutcomeError,
     TaskItem,
     close_task,
-    day_end,
     get_task,
     outcomes_of,
-    rep_zone,
     task_page,
 )
 
@@ -105,7 +104,7 @@ def _assignee(principal: Principal, assignee: str | None) -> str | None:
 
 @router.get("/tasks", response_model=Paginated[TaskOut], summary="List tasks",
             responses={k: v for k, v in ERRORS.items() if k != 404})
-def list_tasks(
+async def list_tasks(
     app: AppDep, principal: ReadDep, page: PageDep,
     assignee: Annotated[str | None, Query(min_length=1, max_length=120, description=(
         "a rep (`me`: the token's owner); a task without an assignee belongs to the owner "
@@ -122,13 +121,10 @@ def list_tasks(
 ) -> Paginated[TaskOut]:
     """Tasks ordered by id, filtered by assignee, state, kind and due time."""
     who = _assignee(principal, assignee)
-    if due == "today":
-        rep = who or principal.owner
-        end = day_end(rep_zone(app, rep) if rep else UTC_ZONE, app.clock.now())
-        due_until = min(due_until, end) if due_until else end
-    rows = task_page(app, assignee=who, state=None if state == "all" else state,
-                     due_from=due_from, due_until=due_until, kind=kind, after_id=page.after,
-                     limit=page.limit + 1)
+    rows = await run_in_threadpool(partial(
+        task_page, app, assignee=who, state=None if state == "all" else state,
+        due_from=due_from, due_until=due_until, today=due == "today",
+        today_of=who or principal.owner, kind=kind, after_id=page.after, limit=page.limit + 1))
     items, cursor = page.page(rows, key=lambda r: r.id)
     return Paginated[TaskOut](items=[TaskOut.of(t) for t in items], next_cursor=cursor)
 

@@ -14,12 +14,14 @@ Completing or skipping a task is :func:`sequencer.services.actions.complete_task
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, select
 
 from sequencer.definition.model import TASK_OUTCOMES, StepType
 from sequencer.errors import EngineError, InputError
@@ -57,25 +59,62 @@ class TaskItem:
     completed_at: datetime | None
 
 
-def _query() -> Select[Task, Prospect, str, str]:
-    return (select(Task, Prospect, Enrollment.sequence_name, Enrollment.status)
+_COLUMNS = (Task.id, Task.kind, Task.step_id, Task.due_at, Task.state, Task.outcome,
+            Task.notes, Task.assignee, Task.enrollment_id, Task.instructions,
+            Task.draft_subject, Task.draft_body, Task.completed_at,
+            Prospect.id.label("prospect_id"), Prospect.email, Prospect.first_name,
+            Prospect.last_name, Prospect.company, Prospect.phone, Prospect.linkedin_url,
+            Prospect.timezone, Enrollment.sequence_name, Enrollment.status)
+
+
+def _query() -> Select[*tuple[Any, ...]]:
+    """Tasks with their prospect and enrollment, as plain columns: a page of tasks is
+    read on every list, and loading ORM objects cost more than the query."""
+    return (select(*_COLUMNS)
             .join(Enrollment, Enrollment.id == Task.enrollment_id)
             .join(Prospect, Prospect.id == Enrollment.prospect_id))
 
 
 def _item(row: Any) -> TaskItem:
-    task: Task = row[0]
-    prospect: Prospect = row[1]
-    name = " ".join(p for p in (prospect.first_name, prospect.last_name) if p) or None
+    (id_, kind, step, due_at, state, outcome, notes, assignee, enrollment_id, instructions,
+     draft_subject, draft_body, completed_at, prospect_id, email, first_name, last_name,
+     company, phone, linkedin_url, timezone, sequence, status) = row  # _COLUMNS' order
+    name = " ".join(p for p in (first_name, last_name) if p) or None
     return TaskItem(
-        id=task.id, kind=task.kind, step=task.step_id, due_at=task.due_at, state=task.state,
-        outcome=task.outcome, notes=task.notes, assignee=task.assignee, prospect_id=prospect.id,
-        prospect_email=prospect.email, prospect_name=name, company=prospect.company,
-        phone=prospect.phone, linkedin_url=prospect.linkedin_url,
-        prospect_timezone=prospect.timezone, sequence=row[2], enrollment_id=task.enrollment_id,
-        enrollment_status=row[3], instructions=task.instructions,
-        draft_subject=task.draft_subject, draft_body=task.draft_body,
-        completed_at=task.completed_at)
+        id=id_, kind=kind, step=step, due_at=due_at, state=state, outcome=outcome,
+        notes=notes, assignee=assignee, prospect_id=prospect_id, prospect_email=email,
+        prospect_name=name, company=company, phone=phone, linkedin_url=linkedin_url,
+        prospect_timezone=timezone, sequence=sequence, enrollment_id=enrollment_id,
+        enrollment_status=status, instructions=instructions, draft_subject=draft_subject,
+        draft_body=draft_body, completed_at=completed_at)
+
+
+# A page's filters, each compared with a bound parameter of its own name.
+_FILTERS: dict[str, Callable[[], ColumnElement[bool]]] = {
+    "state": lambda: Task.state == bindparam("state"),
+    "assignee": lambda: Task.assignee == bindparam("assignee"),
+    "kind": lambda: Task.kind == bindparam("kind"),
+    "due_from": lambda: Task.due_at >= bindparam("due_from"),
+    "due_until": lambda: Task.due_at < bindparam("due_until"),
+    "after_id": lambda: Task.id > bindparam("after_id"),
+}
+
+
+@cache
+def _page_query(filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
+    """The page query with these ``_FILTERS``, built once and then only bound: building
+    a statement, and matching a rebuilt one to its cached compilation, cost more than
+    running it."""
+    query = _query()
+    for name in sorted(filters):
+        query = query.where(_FILTERS[name]())
+    return query.order_by(Task.id).limit(bindparam("limit"))
+
+
+@cache
+def _zone_query() -> Select[str]:
+    return select(Mailbox.timezone).where(Mailbox.owner == bindparam("owner")).order_by(
+        Mailbox.id)
 
 
 def _aware(value: datetime | None, name: str) -> None:
@@ -84,13 +123,21 @@ def _aware(value: datetime | None, name: str) -> None:
                          "(add Z or an offset like +02:00)")
 
 
+def _reading(app: App) -> Connection:
+    """A connection for reads that need no transaction of their own: each statement sees
+    the store as it is, and no BEGIN or ROLLBACK costs a round trip."""
+    return app.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
 def task_page(app: App, *, assignee: str | None = None, state: str | None = "open",
               due_from: datetime | None = None, due_until: datetime | None = None,
-              kind: str | None = None, after_id: int | None = None,
-              limit: int = 50) -> list[TaskItem]:
+              today: bool = False, today_of: str | None = None, kind: str | None = None,
+              after_id: int | None = None, limit: int = 50) -> list[TaskItem]:
     """Tasks ordered by id, after ``after_id``, at most ``limit`` (ask ``limit + 1`` to
     know whether there is another page). ``state=None`` is every state; ``due_from``
-    is inclusive, ``due_until`` exclusive; ``assignee`` as the module says.
+    is inclusive, ``due_until`` exclusive; ``today`` keeps only the tasks due before the
+    end of the local day of the rep ``today_of`` (of UTC without one); ``assignee`` as
+    the module says.
 
     Raises:
         InputError: an unknown state, a naive datetime, a limit below 1.
@@ -101,34 +148,32 @@ def task_page(app: App, *, assignee: str | None = None, state: str | None = "ope
     _aware(due_until, "due_until")
     if limit < 1:
         raise InputError(f"limit: {limit} is below 1")
-    query = _query()
-    if state is not None:
-        query = query.where(Task.state == state)
-    if assignee is not None:
-        query = query.where(Task.assignee == assignee)
-    if kind is not None:
-        query = query.where(Task.kind == kind)
-    if due_from is not None:
-        query = query.where(Task.due_at >= due_from)
-    if due_until is not None:
-        query = query.where(Task.due_at < due_until)
-    if after_id is not None:
-        query = query.where(Task.id > after_id)
-    with app.sessions() as session:
-        return [_item(row) for row in session.execute(query.order_by(Task.id).limit(limit))]
+    with _reading(app) as connection:
+        if today:
+            zone = _zone_of(connection, today_of) if today_of else UTC_ZONE
+            end = day_end(zone, app.clock.now())
+            due_until = min(due_until, end) if due_until else end
+        given = {"state": state, "assignee": assignee, "kind": kind, "due_from": due_from,
+                 "due_until": due_until, "after_id": after_id}
+        bound = {name: value for name, value in given.items() if value is not None}
+        rows = connection.execute(_page_query(frozenset(bound)), {**bound, "limit": limit})
+        return [_item(row) for row in rows]
 
 
 def get_task(app: App, task_id: int) -> TaskItem | None:
-    with app.sessions() as session:
-        row = session.execute(_query().where(Task.id == task_id)).first()
+    with _reading(app) as connection:
+        row = connection.execute(_query().where(Task.id == task_id)).first()
         return _item(row) if row is not None else None
 
 
 def rep_zone(app: App, owner: str) -> ZoneInfo:
     """The zone of the mailboxes ``owner`` owns (the most common, if they differ), else UTC."""
-    with app.sessions() as session:
-        zones = list(session.scalars(select(Mailbox.timezone).where(Mailbox.owner == owner)
-                                     .order_by(Mailbox.id)))
+    with _reading(app) as connection:
+        return _zone_of(connection, owner)
+
+
+def _zone_of(connection: Connection, owner: str) -> ZoneInfo:
+    zones = list(connection.scalars(_zone_query(), {"owner": owner}))
     for name, _ in Counter(z for z in zones if z).most_common():
         try:
             return ZoneInfo(name)
@@ -148,11 +193,12 @@ def rep_day(app: App, owner: str, *, now: datetime | None = None) -> list[TaskIt
     soonest due first."""
     now = now or app.clock.now()
     _aware(now, "now")
-    until = day_end(rep_zone(app, owner), now)
-    query = (_query().where(Task.state == "open", Task.assignee == owner, Task.due_at < until)
-             .order_by(Task.due_at, Task.id))
-    with app.sessions() as session:
-        return [_item(row) for row in session.execute(query)]
+    with _reading(app) as connection:
+        until = day_end(_zone_of(connection, owner), now)
+        query = (_query().where(Task.state == "open", Task.assignee == owner,
+                                Task.due_at < until)
+                 .order_by(Task.due_at, Task.id))
+        return [_item(row) for row in connection.execute(query)]
 
 
 class TaskClosedError(EngineError):
