@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from starlette.concurrency import run_in_threadpool
 
 from sequencer.api.auth import ReadDep, WriteDep
 from sequencer.api.deps import AppDep
@@ -138,7 +139,7 @@ class ExitIn(BaseModel):
              summary="Enroll one or many prospects",
              responses={**ERRORS, 422: {"description": "no such sequence or mailbox, or a "
                                         "malformed body (the field is named)"}})
-def enroll(body: EnrollIn, app: AppDep, idempotency: IdempotencyDep) -> Any:
+async def enroll(body: EnrollIn, app: AppDep, idempotency: IdempotencyDep) -> Any:
     """Enroll up to 1,000 prospects (by id, or by email: created when new) into the
     latest version of a sequence, from a mailbox. Each item answers enrolled (with the
     enrollment's id) or skipped with the reason `sequencer enroll` gives: invalid email,
@@ -158,7 +159,7 @@ def enroll(body: EnrollIn, app: AppDep, idempotency: IdempotencyDep) -> Any:
                              status=i.status,  # type: ignore[arg-type]  # the two
                              prospect_id=i.prospect_id, enrollment_id=i.enrollment_id,
                              code=i.code, reason=i.reason) for i in done.items])
-    return idempotency.run(body, 201, produce)
+    return await run_in_threadpool(idempotency.run, body, 201, produce)
 
 
 @router.get("/enrollments", response_model=Paginated[EnrollmentOut],

@@ -48,6 +48,7 @@ class EnrollSummary:
     rows: int = 0
     enrolled: int = 0
     enrolled_lines: list[tuple[int, int]] = field(default_factory=list)  # (line, prospect id)
+    enrollment_ids: dict[int, int] = field(default_factory=dict)  # prospect id -> enrollment
     skipped: list[tuple[int, str, str]] = field(default_factory=list)  # (line, code, why)
 
     def reasons(self) -> Counter[str]:
@@ -193,18 +194,19 @@ def _enroll_batch(session: Session, app: App, definition: Definition, version_id
         return
     now = app.clock.now()
     blocked = _suppressed(session, rows)
-    ids, refused = _prospect_ids(session, rows, now)
-    history = _history(session, list(ids.values()))
+    prospects = _prospects_of(session, rows, now)
+    history = _history(session, [i for i in prospects.ids.values()
+                                 if i not in prospects.created])
     enrollments: list[dict[str, Any]] = []
     for row in rows:
         if row.key in blocked:
             summary.skipped.append((row.line, "suppressed", blocked[row.key]))
             continue
-        if row.key in refused:
+        if row.key in prospects.refused:
             summary.skipped.append((row.line, "do_not_contact",
                                     f"{row.email} is marked do-not-contact"))
             continue
-        prospect_id = ids[row.key]
+        prospect_id = prospects.ids[row.key]
         verdict = may_enroll(definition, history.get(prospect_id, []), now=now)
         if not verdict.allowed:
             summary.skipped.append((row.line, verdict.code, verdict.reason))
@@ -212,8 +214,11 @@ def _enroll_batch(session: Session, app: App, definition: Definition, version_id
         enrollments.append(_enrollment(session, app, definition, version_id, mailbox_id,
                                        prospect_id, row, now))
         summary.enrolled_lines.append((row.line, prospect_id))
-    if enrollments:  # a Core executemany: the ORM's bulk insert costs more than the rows
-        session.connection().execute(ENROLLMENTS.insert(), enrollments)
+    if enrollments:  # Core: the ORM's bulk insert costs more than the rows
+        made = session.connection().execute(
+            ENROLLMENTS.insert().returning(ENROLLMENTS.c.id, ENROLLMENTS.c.prospect_id),
+            enrollments)
+        summary.enrollment_ids.update((p, e) for e, p in made)
     summary.enrolled += len(enrollments)
 
 
@@ -240,22 +245,39 @@ def _suppressed(session: Session, rows: Sequence[ProspectRow]) -> dict[str, str]
             .items()}
 
 
-def _prospect_ids(session: Session, rows: Sequence[ProspectRow], now: datetime
-                  ) -> tuple[dict[str, int], set[str]]:
-    """Ids of the rows' prospects, creating the new ones; and the do-not-contact keys."""
-    keys = [r.key for r in rows]
-    known = {k: (i, dnc) for i, k, dnc in session.execute(
-        select(Prospect.id, Prospect.email_key, Prospect.do_not_contact)
-        .where(Prospect.email_key.in_(keys)))}
+@dataclass(frozen=True, slots=True)
+class _Prospects:
+    ids: dict[str, int]  # by email key
+    refused: set[str]  # the email keys marked do-not-contact
+    created: set[int]  # ids made by this batch: they have no past enrollments
+
+
+def _prospects_of(session: Session, rows: Sequence[ProspectRow], now: datetime) -> _Prospects:
+    """The rows' prospects, creating the new ones."""
+    known = _known(session, [r.key for r in rows])
     new = [{"email": r.email, "email_key": r.key, **r.fields, "custom": r.custom,
             "do_not_contact": False, "created_at": now} for r in rows if r.key not in known]
+    created: set[int] = set()
     if new:
-        # Another enroller may create the same prospect at once: the unique key settles it.
-        session.execute(insert_ignoring(session, Prospect, ("email_key",)), new)
-        known.update({k: (i, dnc) for i, k, dnc in session.execute(
-            select(Prospect.id, Prospect.email_key, Prospect.do_not_contact)
-            .where(Prospect.email_key.in_([n["email_key"] for n in new])))})
-    return {k: v[0] for k, v in known.items()}, {k for k, v in known.items() if v[1]}
+        # Another enroller may create the same prospect at once: the unique key settles
+        # it, and only the rows the other one made are read back.
+        made = session.connection().execute(insert_ignoring(session, Prospect, ("email_key",))
+                                            .returning(Prospect.id, Prospect.email_key), new)
+        for prospect_id, key in made:
+            known[key] = (prospect_id, False)
+            created.add(prospect_id)
+        lost = [r.key for r in rows if r.key not in known]
+        if lost:
+            known.update(_known(session, lost))
+    return _Prospects({k: v[0] for k, v in known.items()},
+                      {k for k, v in known.items() if v[1]}, created)
+
+
+def _known(session: Session, keys: list[str]) -> dict[str, tuple[int, bool]]:
+    """(id, do-not-contact) of the prospects with these email keys."""
+    return {k: (i, dnc) for i, k, dnc in session.execute(
+        select(Prospect.id, Prospect.email_key, Prospect.do_not_contact)
+        .where(Prospect.email_key.in_(keys)))}
 
 
 def _history(session: Session, prospect_ids: list[int]) -> dict[int, list[PastEnrollment]]:
