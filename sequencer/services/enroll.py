@@ -12,10 +12,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Select, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from sequencer.definition.model import Definition
@@ -30,7 +31,7 @@ from sequencer.services.prospect_admin import storage_problem
 from sequencer.services.prospects import ProspectRow, read_row, valid_email
 from sequencer.services.sequences import definition_of, publish
 from sequencer.store.codec import columns_of
-from sequencer.store.models import Enrollment, Prospect, SequenceVersion
+from sequencer.store.models import Enrollment, Mailbox, Prospect, SequenceVersion
 from sequencer.store.queries import suppressions_of
 from sequencer.store.upsert import insert_ignoring
 from sequencer.timing.sendtime import mix
@@ -111,19 +112,35 @@ def latest_target(app: App, sequence: str, mailbox: str) -> Target:
         InputError: no such sequence or mailbox.
     """
     with app.sessions() as session:
-        version_id = session.scalar(select(SequenceVersion.id).where(
-            SequenceVersion.name == sequence).order_by(SequenceVersion.id.desc()).limit(1))
+        # Read-only: no transaction of its own, so no BEGIN and ROLLBACK round trips.
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        version_id, mailbox_id = session.execute(
+            _target_query(), {"sequence": sequence, "mailbox": mailbox.strip()}).one()
         if version_id is None:
             raise InputError(f"no sequence {sequence!r}: publish it first")
-        return Target(definition_of(session, app, version_id), version_id,
-                      _mailbox_id(session, mailbox))
+        if mailbox_id is None:
+            raise _no_mailbox(mailbox)
+        return Target(definition_of(session, app, version_id), version_id, mailbox_id)
+
+
+@cache
+def _target_query() -> Select[int | None, int | None]:
+    """The latest version's id of a sequence and a mailbox's id, in one round trip."""
+    version = (select(SequenceVersion.id).where(SequenceVersion.name == bindparam("sequence"))
+               .order_by(SequenceVersion.id.desc()).limit(1).scalar_subquery())
+    sender = select(Mailbox.id).where(Mailbox.address == bindparam("mailbox")).scalar_subquery()
+    return select(version, sender)
 
 
 def _mailbox_id(session: Session, mailbox: str) -> int:
     sender = find_mailbox(session, mailbox)
     if sender is None:
-        raise InputError(f"no mailbox {mailbox!r}: add it with 'sequencer mailbox add'")
+        raise _no_mailbox(mailbox)
     return sender.id
+
+
+def _no_mailbox(mailbox: str) -> InputError:
+    return InputError(f"no mailbox {mailbox!r}: add it with 'sequencer mailbox add'")
 
 
 def _refresh_statistics(app: App) -> None:
@@ -275,9 +292,14 @@ def _prospects_of(session: Session, rows: Sequence[ProspectRow], now: datetime) 
 
 def _known(session: Session, keys: list[str]) -> dict[str, tuple[int, bool]]:
     """(id, do-not-contact) of the prospects with these email keys."""
-    return {k: (i, dnc) for i, k, dnc in session.execute(
-        select(Prospect.id, Prospect.email_key, Prospect.do_not_contact)
-        .where(Prospect.email_key.in_(keys)))}
+    return {k: (i, dnc) for i, k, dnc in session.connection().execute(
+        _known_query(), {"keys": keys})}
+
+
+@cache
+def _known_query() -> Select[int, str, bool]:
+    return select(Prospect.id, Prospect.email_key, Prospect.do_not_contact).where(
+        Prospect.email_key.in_(bindparam("keys", expanding=True)))
 
 
 def _history(session: Session, prospect_ids: list[int]) -> dict[int, list[PastEnrollment]]:
