@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from anyio import to_thread
 from fastapi import FastAPI
 
 from sequencer import __version__
@@ -17,6 +21,7 @@ from sequencer.api.auth import TokenCache
 from sequencer.api.guards import RefuseNul
 from sequencer.api.ratelimit import RateLimiter
 from sequencer.services.app import App
+from sequencer.store.db import POOL_SIZE
 from sequencer.web import router as web_router
 
 DESCRIPTION = """\
@@ -37,9 +42,19 @@ first answer and creates nothing new.
 """
 
 
+@asynccontextmanager
+async def _lifespan(_api: FastAPI) -> AsyncIterator[None]:
+    """Routes that touch the store run in worker threads, one connection each: no more
+    threads than the pool keeps connections, so none is opened and closed per request
+    (the threads beyond that only waited for a connection, or made one)."""
+    to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
+    yield
+
+
 def create_app(app: App) -> FastAPI:
     """The ASGI app: the /v1 API, one-click unsubscribe, tracking links, inbound mail."""
-    api = FastAPI(title="sequencer", version=__version__, description=DESCRIPTION)
+    api = FastAPI(title="sequencer", version=__version__, description=DESCRIPTION,
+                  lifespan=_lifespan)
     api.state.app = app
     api.state.token_cache = TokenCache()
     api.state.rate_limiter = RateLimiter()

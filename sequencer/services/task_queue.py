@@ -213,6 +213,7 @@ class OutcomeError(InputError):
         self.allowed = allowed
 
 
+@cache  # a handful of kinds, asked for each task of every list
 def outcomes_of(kind: str) -> tuple[str, ...]:
     """The outcomes a task of ``kind`` may be completed with (none for ``fix_template``)."""
     try:

@@ -16,13 +16,20 @@ def normalize_url(url: str) -> str:
     return url
 
 
+# PostgreSQL connections a process keeps open. SQLAlchemy's default of 5 meant that under
+# load most requests found none free, and the extra ("overflow") connections were each
+# opened and closed again for one request: a new server process every time.
+POOL_SIZE = 10
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **options)
+    sized = {} if "poolclass" in options else {"pool_size": POOL_SIZE}
+    return create_engine(url, pool_pre_ping=True, **{**sized, **options})
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
