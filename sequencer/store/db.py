@@ -18,8 +18,10 @@ def normalize_url(url: str) -> str:
 
 # PostgreSQL connections a process keeps open. SQLAlchemy's default of 5 meant that under
 # load most requests found none free, and the extra ("overflow") connections were each
-# opened and closed again for one request: a new server process every time.
+# opened and closed again for one request: a new server process every time. At most 15
+# at once per process, as before.
 POOL_SIZE = 10
+MAX_OVERFLOW = 5
 
 
 def make_engine(url: str, **options: Any) -> Engine:
@@ -28,7 +30,8 @@ def make_engine(url: str, **options: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    sized = {} if "poolclass" in options else {"pool_size": POOL_SIZE}
+    sized = {} if "poolclass" in options else {"pool_size": POOL_SIZE,
+                                                 "max_overflow": MAX_OVERFLOW}
     return create_engine(url, pool_pre_ping=True, **{**sized, **options})
 
 
