@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, select
+from sqlalchemy import Insert, Row, Select, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from sequencer.definition.model import Definition
@@ -49,7 +49,8 @@ class EnrollSummary:
     rows: int = 0
     enrolled: int = 0
     enrolled_lines: list[tuple[int, int]] = field(default_factory=list)  # (line, prospect id)
-    enrollment_ids: dict[int, int] = field(default_factory=dict)  # prospect id -> enrollment
+    # prospect id -> its new enrollment's id, when known without a read (see _insert_rows)
+    enrollment_ids: dict[int, int] = field(default_factory=dict)
     skipped: list[tuple[int, str, str]] = field(default_factory=list)  # (line, code, why)
 
     def reasons(self) -> Counter[str]:
@@ -232,10 +233,9 @@ def _enroll_batch(session: Session, app: App, definition: Definition, version_id
                                        prospect_id, row, now))
         summary.enrolled_lines.append((row.line, prospect_id))
     if enrollments:  # Core: the ORM's bulk insert costs more than the rows
-        made = session.connection().execute(
-            ENROLLMENTS.insert().returning(ENROLLMENTS.c.id, ENROLLMENTS.c.prospect_id),
-            enrollments)
-        summary.enrollment_ids.update((p, e) for e, p in made)
+        made = _insert_rows(session, ENROLLMENTS.insert(), enrollments,
+                            (ENROLLMENTS.c.id, ENROLLMENTS.c.prospect_id))
+        summary.enrollment_ids.update((p, e) for e, p in made or ())
     summary.enrolled += len(enrollments)
 
 
@@ -277,10 +277,10 @@ def _prospects_of(session: Session, rows: Sequence[ProspectRow], now: datetime) 
     created: set[int] = set()
     if new:
         # Another enroller may create the same prospect at once: the unique key settles
-        # it, and only the rows the other one made are read back.
-        made = session.connection().execute(insert_ignoring(session, Prospect, ("email_key",))
-                                            .returning(Prospect.id, Prospect.email_key), new)
-        for prospect_id, key in made:
+        # it. What was not returned as made here is read back.
+        made = _insert_rows(session, insert_ignoring(session, Prospect, ("email_key",)), new,
+                            (Prospect.id, Prospect.email_key))
+        for prospect_id, key in made or ():
             known[key] = (prospect_id, False)
             created.add(prospect_id)
         lost = [r.key for r in rows if r.key not in known]
@@ -288,6 +288,22 @@ def _prospects_of(session: Session, rows: Sequence[ProspectRow], now: datetime) 
             known.update(_known(session, lost))
     return _Prospects({k: v[0] for k, v in known.items()},
                       {k for k, v in known.items() if v[1]}, created)
+
+
+def _insert_rows(session: Session, statement: Insert, rows: list[dict[str, Any]],
+                 returning: tuple[Any, ...]) -> list[Row[*tuple[Any, ...]]] | None:
+    """Insert ``rows``; for one row (the API's usual request) also the ``returning`` columns
+    of what it inserted, saving a read back; for many, None.
+
+    Many rows go through psycopg's ``executemany``: with RETURNING, SQLAlchemy would send
+    them as one statement of thousands of parameters, which psycopg parses in Python
+    (a CSV enrollment took twice the CPU).
+    """
+    connection = session.connection()
+    if len(rows) == 1:
+        return list(connection.execute(statement.returning(*returning), rows[0]))
+    connection.execute(statement, rows)
+    return None
 
 
 def _known(session: Session, keys: list[str]) -> dict[str, tuple[int, bool]]:
