@@ -8,12 +8,13 @@ need no I/O (a pause ending, a branch resolving) are applied right here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select, tuple_, update
+from sqlalchemy import Table, bindparam, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -75,14 +76,11 @@ def claim(session: Session, app: App, limit: int) -> tuple[list[int], int]:
     (wake-ups, branches, a run that already exists) goes through ``_claim_one``.
     """
     now = app.clock.now()
-    query = (select(ENROLLMENTS).where(ENROLLMENTS.c.next_run_at <= now)
-             .order_by(ENROLLMENTS.c.next_run_at).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+    dialect = session.get_bind().dialect.name
     wanted: dict[int, dict[str, object]] = {}
     others: list[int] = []
     versions: dict[int, int] = {}
-    for row in session.execute(query):
+    for row in session.execute(_due_query(dialect), {"b_now": now, "b_limit": limit}):
         versions[row.id] = row.row_version
         definition = definition_of(session, app, row.sequence_version_id)
         state = read_state(row)
@@ -98,9 +96,8 @@ def claim(session: Session, app: App, limit: int) -> tuple[list[int], int]:
     if wanted:
         # Executemany with RETURNING ("insertmanyvalues"): one statement compiled once,
         # where .values(list) compiled a new one for every batch size.
-        upsert = upsert_claims(session).returning(RUNS.c.id, RUNS.c.enrollment_id)
         runs = {enrollment_id: run_id for run_id, enrollment_id in session.execute(
-            upsert, list(wanted.values()))}
+            _upsert_claims(dialect), list(wanted.values()))}
         if runs:
             seen = [(enrollment_id, versions[enrollment_id]) for enrollment_id in runs]
             moved = session.execute(update(ENROLLMENTS).where(
@@ -120,17 +117,28 @@ def claim(session: Session, app: App, limit: int) -> tuple[list[int], int]:
     return claimed, woken
 
 
-def upsert_claims(session: Session) -> Any:
+# Built once per dialect: a scheduler polling every few tens of milliseconds spent
+# more CPU constructing these statements than PostgreSQL spent running them.
+@functools.cache
+def _due_query(dialect: str) -> Any:
+    """Due enrollments, soonest first; skipping rows another scheduler holds."""
+    query = (select(ENROLLMENTS).where(ENROLLMENTS.c.next_run_at <= bindparam("b_now"))
+             .order_by(ENROLLMENTS.c.next_run_at).limit(bindparam("b_limit")))
+    return query.with_for_update(skip_locked=True) if dialect == "postgresql" else query
+
+
+@functools.cache
+def _upsert_claims(dialect: str) -> Any:
     """Insert step runs; a run put off earlier (cap, window, retry) is claimed again.
 
     A run in any other state (claimed, sent...) is left alone and not returned.
     """
-    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    module: Any = postgresql if dialect == "postgresql" else sqlite
     statement = module.insert(RUNS)
     return statement.on_conflict_do_update(
         index_elements=["enrollment_id", "step_id", "round"],
         set_={"state": "claimed", "claimed_at": statement.excluded.claimed_at},
-        where=RUNS.c.state == "deferred")
+        where=RUNS.c.state == "deferred").returning(RUNS.c.id, RUNS.c.enrollment_id)
 
 
 def _executor_step(definition: Definition, state: EnrollmentState) -> Step | None:
