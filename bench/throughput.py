@@ -10,7 +10,7 @@ Prints, in one run on this machine:
 - bulk enrollment rows per second.
 
     .venv/bin/python bench/throughput.py [--steps 4000] [--enroll-rows 100000]
-        [--claim-sizes 100000,1000000] [--processes 1,2] [--threads 64]
+        [--claim-sizes 100000,1000000] [--processes 1,2] [--threads 256]
 
 Needs PostgreSQL (SEQUENCER_TEST_PG, default root@127.0.0.1/test) and Redis
 (redis://127.0.0.1:6379/13). It creates and drops its own database.
@@ -265,7 +265,7 @@ def main() -> None:
     parser.add_argument("--enroll-rows", type=int, default=100_000)
     parser.add_argument("--claim-sizes", default="100000,1000000")
     parser.add_argument("--processes", default="1,2", help="worker processes to try")
-    parser.add_argument("--threads", type=int, default=64,
+    parser.add_argument("--threads", type=int, default=256,
                         help="worker threads per process (they share batches)")
     args = parser.parse_args()
     url = fresh_database("sequencer_bench")

@@ -21,7 +21,7 @@ from sequencer.runtime.transports import close_all
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--threads", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=256)
     args = parser.parse_args()
     from workers.main import broker
 

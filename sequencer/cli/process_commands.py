@@ -71,7 +71,7 @@ def _enqueue(actor: Any) -> Callable[[int], None]:
 
 @click.command("worker", context_settings={"ignore_unknown_options": True})
 @click.option("--processes", "-p", default=2, show_default=True)
-@click.option("--threads", "-t", default=64, show_default=True,
+@click.option("--threads", "-t", default=256, show_default=True,
               help="Threads per process; the runs under way share batches.")
 @click.argument("dramatiq_args", nargs=-1, type=click.UNPROCESSED)
 def worker_command(processes: int, threads: int, dramatiq_args: tuple[str, ...]) -> None:
