@@ -86,11 +86,11 @@ class Idempotency:
 
 
 async def idempotency(request: Request, principal: WriteDep,
-                idempotency_key: Annotated[str | None, Header(
-                    max_length=MAX_KEY_LENGTH,
-                    description="any unique string (a UUID): a retry with the same key "
-                                "creates nothing new and gets the first answer")] = None,
-                ) -> Idempotency:
+                      idempotency_key: Annotated[str | None, Header(
+                          max_length=MAX_KEY_LENGTH,
+                          description="any unique string (a UUID): a retry with the same "
+                                      "key creates nothing new and gets the first answer")
+                      ] = None) -> Idempotency:
     route = f"{request.method} {request.url.path}"
     key = idempotency_key.strip() if idempotency_key and idempotency_key.strip() else None
     return Idempotency(request.app.state.app, principal, key, route)

@@ -57,9 +57,10 @@ def decode_cursor(cursor: str) -> int:
 
 
 async def page_params(limit: Annotated[int, Query(ge=1, le=MAX_LIMIT,
-                                            description="items per page")] = 50,
-                cursor: Annotated[str | None, Query(description="next_cursor of the previous "
-                                                    "page")] = None) -> PageParams:
+                                                  description="items per page")] = 50,
+                      cursor: Annotated[str | None, Query(
+                          description="next_cursor of the previous page")] = None
+                      ) -> PageParams:
     return PageParams(limit, decode_cursor(cursor) if cursor else None)
 
 
