@@ -15,12 +15,13 @@ and goes through the per-run path in ``executor``, which owns those rules.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Select, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from sequencer.engine import events as ev
@@ -32,6 +33,7 @@ from sequencer.runtime.compose import Prepared, compose, run_key
 from sequencer.runtime.effects import only_row_effects, row_effects
 from sequencer.services.app import App
 from sequencer.services.learned import definition_for
+from sequencer.store.bound import among
 from sequencer.store.codec import columns_of, read_state
 from sequencer.store.models import Enrollment, Mailbox, Message, Prospect, StepRun
 from sequencer.store.queries import recent_touches, sent_today, suppressed_among
@@ -40,6 +42,44 @@ ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[assignment]
 RUNS: Table = StepRun.__table__  # type: ignore[assignment]
 MESSAGES: Table = Message.__table__  # type: ignore[assignment]
 PROSPECTS: Table = Prospect.__table__  # type: ignore[assignment]
+
+
+# Built once (``sequencer.store.bound``): the statements every batch runs.
+_NEW_MESSAGES = insert(MESSAGES)
+_MARK_READY = update(RUNS).where(RUNS.c.id == bindparam("b_id")).values(
+    state="ready", message_id=bindparam("b_message_id"), attempts=RUNS.c.attempts + 1)
+_STORE_STATE = update(ENROLLMENTS).where(ENROLLMENTS.c.id == bindparam("b_id")).values(
+    row_version=ENROLLMENTS.c.row_version + 1)  # the other columns: from the parameters
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+@functools.cache
+def _locking(dialect: str, of_runs: bool) -> Select[Any]:
+    ids = (ENROLLMENTS.c.id.in_(select(RUNS.c.enrollment_id).where(
+        among(RUNS.c.id, "b_ids", dialect))) if of_runs
+        else among(ENROLLMENTS.c.id, "b_ids", dialect))
+    query = select(ENROLLMENTS).where(ids).order_by(ENROLLMENTS.c.id)
+    return query.with_for_update() if dialect == "postgresql" else query
+
+
+@functools.cache
+def _runs(dialect: str) -> Select[Any]:
+    return select(RUNS).where(among(RUNS.c.id, "b_ids", dialect))
+
+
+@functools.cache
+def _prospects(dialect: str) -> Select[Any]:
+    return select(PROSPECTS).where(among(PROSPECTS.c.id, "b_ids", dialect))
+
+
+@functools.cache
+def _mailboxes(dialect: str) -> Select[Mailbox]:
+    """The mailboxes by id, locked while their caps are shared out (on PostgreSQL)."""
+    query = select(Mailbox).where(among(Mailbox.id, "b_ids", dialect)).order_by(Mailbox.id)
+    return query.with_for_update() if dialect == "postgresql" else query
 
 
 @dataclass
@@ -51,23 +91,23 @@ class Batch:
     done: dict[int, str] = field(default_factory=dict)  # nothing more to do (duplicates)
 
 
-def lock_rows(session: Session, enrollment_ids: Sequence[int]) -> dict[int, Any]:
-    """The enrollments' rows, locked in id order (no deadlock between batches)."""
-    query = select(ENROLLMENTS).where(ENROLLMENTS.c.id.in_(sorted(set(enrollment_ids)))) \
-        .order_by(ENROLLMENTS.c.id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return {row.id: row for row in session.execute(query)}
+def lock_rows(session: Session, ids: Iterable[int], *, of_runs: bool = False
+              ) -> dict[int, Any]:
+    """The enrollments' rows, locked in id order (no deadlock between batches).
+
+    ``ids`` are the enrollments', or with ``of_runs`` those of runs of theirs.
+    """
+    return {row.id: row for row in session.execute(
+        _locking(_dialect(session), of_runs), {"b_ids": sorted(set(ids))})}
 
 
 def prepare_batch(session: Session, app: App, run_ids: Sequence[int],
                   renderer: Renderer) -> Batch:
     batch = Batch()
     now = app.clock.now()
-    owners = session.execute(select(RUNS.c.id, RUNS.c.enrollment_id)
-                             .where(RUNS.c.id.in_(run_ids))).all()
-    rows = lock_rows(session, [owner.enrollment_id for owner in owners])
-    runs = session.execute(select(RUNS).where(RUNS.c.id.in_(run_ids))).all()  # under the lock
+    dialect = _dialect(session)
+    rows = lock_rows(session, run_ids, of_runs=True)
+    runs = session.execute(_runs(dialect), {"b_ids": list(run_ids)}).all()  # under the lock
     candidates = []
     seen: set[int] = set()
     for run in runs:
@@ -87,8 +127,8 @@ def prepare_batch(session: Session, app: App, run_ids: Sequence[int],
         candidates.append((run, row, state, definition))
     if not candidates:
         return batch
-    prospects = {p.id: p for p in session.execute(select(PROSPECTS).where(
-        PROSPECTS.c.id.in_({row.prospect_id for _, row, _, _ in candidates})))}
+    prospects = {p.id: p for p in session.execute(_prospects(dialect), {
+        "b_ids": list({row.prospect_id for _, row, _, _ in candidates})})}
     suppressed = suppressed_among(session, (p.email_key for p in prospects.values()))
     touches = recent_touches(session, prospects, now)
     room = _mailbox_room(session, {row.mailbox_id for _, row, _, _ in candidates}, now)
@@ -124,10 +164,8 @@ def prepare_batch(session: Session, app: App, run_ids: Sequence[int],
         batch.prepared.append(Prepared(run.id, run.attempts + 1, row.id, run.step_id,
                                        mailbox.transport, email))
     if batch.prepared:
-        session.execute(insert(MESSAGES), messages)
-        session.execute(update(RUNS).where(RUNS.c.id == bindparam("b_id")).values(
-            state="ready", message_id=bindparam("b_message_id"),
-            attempts=RUNS.c.attempts + 1), marks)
+        session.execute(_NEW_MESSAGES, messages)
+        session.execute(_MARK_READY, marks)
         _store_states(session, states)
     return batch
 
@@ -139,11 +177,9 @@ def _mailbox_room(session: Session, mailbox_ids: set[int],
     On PostgreSQL the mailbox rows stay locked to the end of the transaction, so
     two workers cannot both hand out the same last places under the cap.
     """
-    query = select(Mailbox).where(Mailbox.id.in_(sorted(mailbox_ids))).order_by(Mailbox.id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
     room: dict[int, tuple[Mailbox, int]] = {}
-    for mailbox in session.scalars(query):
+    for mailbox in session.scalars(_mailboxes(_dialect(session)),
+                                   {"b_ids": sorted(mailbox_ids)}):
         limited = mailbox.paused or bool(mailbox.min_spacing_seconds)
         left = 0 if limited else mailbox.daily_cap - sent_today(session, mailbox, now,
                                                                 in_flight=True)
@@ -161,8 +197,7 @@ def _store_states(session: Session, states: list[dict[str, Any]]) -> None:
     for state in states:
         groups.setdefault(frozenset(state), []).append(state)
     for group in groups.values():
-        session.execute(update(ENROLLMENTS).where(ENROLLMENTS.c.id == bindparam("b_id"))
-                        .values(row_version=ENROLLMENTS.c.row_version + 1), group)
+        session.execute(_STORE_STATE, group)
 
 
 def advance_batch(session: Session, app: App, sent: Sequence[Prepared]) -> list[Prepared]:

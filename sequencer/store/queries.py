@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from sequencer.store.bound import among
 from sequencer.store.models import Enrollment, Mailbox, Message, Prospect, StepRun, Suppression
 
 IN_FLIGHT = ("ready", "sending")
@@ -27,11 +29,8 @@ def suppressions_of(session: Session, email_keys: Iterable[str]
     if not keys:
         return {}
     domains = {key.rsplit("@", 1)[-1] for key in keys}
-    found = session.execute(select(Suppression.kind, Suppression.value, Suppression.reason)
-                            .where(or_((Suppression.kind == "address")
-                                       & Suppression.value.in_(keys),
-                                       (Suppression.kind == "domain")
-                                       & Suppression.value.in_(domains)))).all()
+    found = session.execute(_suppressions(_dialect(session)),
+                            {"b_keys": list(keys), "b_domains": list(domains)}).all()
     by_address = {value: (kind, value, reason) for kind, value, reason in found
                   if kind == "address"}
     by_domain = {value: (kind, value, reason) for kind, value, reason in found
@@ -68,11 +67,9 @@ def sent_today(session: Session, mailbox: Mailbox, now: datetime, *,
     OR, which would read every message the mailbox ever sent.
     """
     since = mailbox_day_start(mailbox.timezone, now)
-    count = session.scalar(select(func.count()).where(
-        Message.mailbox_id == mailbox.id, Message.sent_at >= since)) or 0
+    count = session.scalar(_SENT_SINCE, {"b_mailbox": mailbox.id, "b_since": since}) or 0
     if in_flight:
-        count += session.scalar(select(func.count()).where(
-            Message.mailbox_id == mailbox.id, Message.status.in_(IN_FLIGHT))) or 0
+        count += session.scalar(_IN_FLIGHT, {"b_mailbox": mailbox.id}) or 0
     return count
 
 
@@ -87,14 +84,39 @@ def recent_touches(session: Session, prospect_ids: Iterable[int],
     ids = set(prospect_ids)
     if not ids:
         return {}
-    rows = session.execute(select(Enrollment.prospect_id, StepRun.finished_at, StepRun.state)
-                           .join(Enrollment, Enrollment.id == StepRun.enrollment_id).where(
-        Enrollment.prospect_id.in_(ids), StepRun.finished_at >= now - RECENT)).all()
+    rows = session.execute(_touches(_dialect(session)),
+                           {"b_ids": list(ids), "b_since": now - RECENT}).all()
     touches: dict[int, list[datetime]] = defaultdict(list)
     for prospect_id, finished_at, state in rows:
         if finished_at is not None and state in TOUCHES:
             touches[prospect_id].append(finished_at)
     return {pid: tuple(found) for pid, found in touches.items()}
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+# The statements the executor asks on every batch, built once (``sequencer.store.bound``).
+_SENT_SINCE = select(func.count()).where(Message.mailbox_id == bindparam("b_mailbox"),
+                                         Message.sent_at >= bindparam("b_since"))
+_IN_FLIGHT = select(func.count()).where(Message.mailbox_id == bindparam("b_mailbox"),
+                                        Message.status.in_(IN_FLIGHT))
+
+
+@functools.cache
+def _suppressions(dialect: str) -> Select[str, str, str]:
+    return select(Suppression.kind, Suppression.value, Suppression.reason).where(or_(
+        (Suppression.kind == "address") & among(Suppression.value, "b_keys", dialect),
+        (Suppression.kind == "domain") & among(Suppression.value, "b_domains", dialect)))
+
+
+@functools.cache
+def _touches(dialect: str) -> Select[int, datetime | None, str]:
+    return (select(Enrollment.prospect_id, StepRun.finished_at, StepRun.state)
+            .join(Enrollment, Enrollment.id == StepRun.enrollment_id)
+            .where(among(Enrollment.prospect_id, "b_ids", dialect),
+                   StepRun.finished_at >= bindparam("b_since")))
 
 
 def mailbox_owner(session: Session, mailbox_id: int) -> str | None:
