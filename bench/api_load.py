@@ -189,11 +189,20 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 class CpuMeter:
     """CPU seconds spent by the API's processes (the server and its workers) and by the
-    PostgreSQL backends connected to the bench's database, read from /proc."""
+    PostgreSQL backends connected to the bench's database, read from /proc; and how many
+    connections the server opened meanwhile. A backend that ends during the run takes its
+    CPU time with it: "db" is then too low, and "connections opened" says so."""
 
-    def __init__(self, server: int) -> None:
-        self.server = server
+    def __init__(self, server: int, url: str) -> None:
+        self.server, self.url = server, url
         self.start = self._read()
+        self.sessions = self._sessions()
+
+    def _sessions(self) -> int:
+        with psycopg.connect(self.url) as connection:
+            found = connection.execute("SELECT sessions FROM pg_stat_database "
+                                       "WHERE datname = current_database()").fetchone()
+        return int(found[0]) if found else 0
 
     def _read(self) -> dict[int, tuple[str, float]]:
         found: dict[int, tuple[str, float]] = {}
@@ -215,12 +224,13 @@ class CpuMeter:
                 found[pid] = ("db", cpu)
         return found
 
-    def spent(self) -> dict[str, float]:
-        """CPU seconds since this meter started, by "api" and "db"."""
+    def spent(self) -> tuple[dict[str, float], int]:
+        """CPU seconds since this meter started, by "api" and "db"; connections opened
+        (less the meter's own)."""
         totals = {"api": 0.0, "db": 0.0}
         for pid, (kind, cpu) in self._read().items():
             totals[kind] += cpu - self.start.get(pid, (kind, 0.0))[1]
-        return totals
+        return totals, self._sessions() - self.sessions - 1
 
 
 @dataclass
@@ -229,6 +239,7 @@ class Figures:
     errors: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)  # seconds, by "api" and "db"
+    opened: int = 0  # PostgreSQL connections the server opened during the run
 
     def line(self, label: str, offered: float | None) -> str:
         done = len(self.latencies)
@@ -251,7 +262,8 @@ class Figures:
         if not self.cpu:
             return ""
         return ("; CPU ms per answer: " + ", ".join(
-            f"{kind} {seconds * 1000 / done:.2f}" for kind, seconds in self.cpu.items()))
+            f"{kind} {seconds * 1000 / done:.2f}" for kind, seconds in self.cpu.items())
+            + f"; PostgreSQL connections opened: {self.opened}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,17 +364,18 @@ LABELS = {"enroll": "enroll one prospect (POST /v1/enrollments)",
           "tasks": "a rep's tasks due today (GET /v1/tasks)"}
 
 
-def measured(process: subprocess.Popen[bytes], base: str, token: str, request: Request, *,
-             seconds: float, offset: int, rate: float | None, connections: int) -> Figures:
-    meter = CpuMeter(process.pid)
+def measured(process: subprocess.Popen[bytes], url: str, base: str, token: str,
+             request: Request, *, seconds: float, offset: int, rate: float | None,
+             connections: int) -> Figures:
+    meter = CpuMeter(process.pid, url)
     figures = asyncio.run(drive(base, token, request, seconds=seconds, offset=offset,
                                 rate=rate, connections=connections))
-    figures.cpu = meter.spent()
+    figures.cpu, figures.opened = meter.spent()
     return figures
 
 
-def run_scenarios(args: argparse.Namespace, process: subprocess.Popen[bytes], base: str,
-                  token: str, sequence: str) -> None:
+def run_scenarios(args: argparse.Namespace, process: subprocess.Popen[bytes], url: str,
+                  base: str, token: str, sequence: str) -> None:
     offset = 0
     for name, request in scenarios(sequence, f"{time.time_ns():x}").items():
         if args.only and name != args.only:
@@ -371,13 +384,13 @@ def run_scenarios(args: argparse.Namespace, process: subprocess.Popen[bytes], ba
         asyncio.run(drive(base, token, request, seconds=3, offset=offset,  # warm-up
                           rate=args.rate, connections=args.connections))
         offset += 100_000
-        figures = measured(process, base, token, request, seconds=args.seconds,
+        figures = measured(process, url, base, token, request, seconds=args.seconds,
                            offset=offset, rate=args.rate, connections=args.connections)
         offset += 100_000
         print(figures.line(f"{label}, {args.workers} workers", args.rate), flush=True)
         if args.no_maximum:
             continue
-        most = measured(process, base, token, request, seconds=min(10.0, args.seconds),
+        most = measured(process, url, base, token, request, seconds=min(10.0, args.seconds),
                         offset=offset, rate=None, connections=args.concurrency)
         offset += 100_000
         print(most.line(f"{label}, maximum ({args.concurrency} clients)", None), flush=True)
@@ -416,7 +429,7 @@ def main() -> None:
             print(f"filled in {time.perf_counter() - began:.0f} s")
         process, base = serve(url, args.workers, folder)
         try:
-            run_scenarios(args, process, base, token, sequence)
+            run_scenarios(args, process, url, base, token, sequence)
         finally:
             process.terminate()
             process.wait(timeout=30)
