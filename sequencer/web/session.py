@@ -4,7 +4,7 @@ Sign-in takes an API token (``sequencer token create NAME --owner REP``). The
 session cookie holds the token and a random session nonce, signed with an HMAC
 under a key derived from the deployment's secret keys (``signing_keys``, newest
 first, every one verifies): the cookie cannot be forged or altered, and the token
-in it is checked again on each request (cached 30 s, as the API does), so a revoked
+in it is checked again on each request (cached 5 s, as the API does), so a revoked
 token ends its sessions. Sessions last ``SESSION_HOURS``.
 
 The CSRF value of a session is an HMAC of its nonce: a form carries it in a hidden
