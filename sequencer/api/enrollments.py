@@ -26,6 +26,7 @@ from sequencer.api.prospects import (
     TimelineOut,
     entries_page,
 )
+from sequencer.api.views import ViewOut
 from sequencer.errors import InputError
 from sequencer.services import enrollment_actions as actions
 from sequencer.services.enrollment_actions import MAX_ITEMS, EnrollmentView, Missing
@@ -89,7 +90,7 @@ class EnrollOut(BaseModel):
     items: list[ItemOut]
 
 
-class EnrollmentOut(BaseModel):
+class EnrollmentOut(ViewOut):
     id: int
     prospect_id: int
     email: str
@@ -106,16 +107,6 @@ class EnrollmentOut(BaseModel):
     exit_reason: str | None
     started_at: datetime
     ended_at: datetime | None
-
-    @classmethod
-    def of(cls, e: EnrollmentView) -> EnrollmentOut:
-        return cls(id=e.id, prospect_id=e.prospect_id, email=e.email, sequence=e.sequence,
-                   version=e.version, version_id=e.version_id, mailbox=e.mailbox,
-                   status=e.status,  # type: ignore[arg-type]  # the store's four
-                   current_step=e.current_step, next_run_at=e.next_run_at,
-                   schedule_note=e.schedule_note, pause_reason=e.pause_reason,
-                   resume_at=e.resume_at, exit_reason=e.exit_reason,
-                   started_at=e.started_at, ended_at=e.ended_at)
 
 
 class EnrollmentDetailOut(EnrollmentOut):

@@ -26,6 +26,7 @@ from sequencer.api.deps import AppDep, bounded_body
 from sequencer.api.errors import ApiError, not_found
 from sequencer.api.idempotency import IdempotencyDep
 from sequencer.api.pagination import MAX_ID, PageDep, Paginated
+from sequencer.api.views import ViewOut
 from sequencer.errors import InputError
 from sequencer.services import prospect_admin as admin
 from sequencer.services.prospect_admin import ImportOutcome, ProspectExists, ProspectView
@@ -140,7 +141,7 @@ class ImportResult(BaseModel):
     rows: list[ImportRow]
 
 
-class TimelineOut(BaseModel):
+class TimelineOut(ViewOut):
     at: datetime
     kind: str = Field(description="enrolled, email_sent, task_created, task_completed, "
                       "task_skipped, reply, auto_reply, hard_bounce, soft_bounce, blocked, "
@@ -150,11 +151,6 @@ class TimelineOut(BaseModel):
     sequence: str | None
     enrollment_id: int | None
     step: str | None
-
-    @classmethod
-    def of(cls, e: TimelineEntry) -> TimelineOut:
-        return cls(at=e.at, kind=e.kind, summary=e.summary, sequence=e.sequence,
-                   enrollment_id=e.enrollment_id, step=e.step)
 
 
 @router.post("/prospects", status_code=201, response_model=ProspectOut,

@@ -18,8 +18,8 @@ from sequencer.api.deps import AppDep, bounded_body
 from sequencer.api.errors import ApiError, not_found
 from sequencer.api.idempotency import MAX_KEY_LENGTH, Idempotency, idempotency
 from sequencer.api.pagination import PageDep, Paginated
+from sequencer.api.views import ViewOut
 from sequencer.services import sequence_catalog as catalog
-from sequencer.services.sequence_catalog import DraftProblem, StepInfo, VersionInfo
 
 router = APIRouter(prefix="/v1", tags=["sequences"])
 MAX_SOURCE_BYTES = 1 * 2**20
@@ -41,7 +41,7 @@ class Counts(BaseModel):
     exited: int
 
 
-class StepOut(BaseModel):
+class StepOut(ViewOut):
     id: str
     type: str
     wait: str = Field(description="after the previous step: '2 business days', '0 days'")
@@ -51,22 +51,12 @@ class StepOut(BaseModel):
     otherwise: str | None = Field(description="a branch's else")
     instructions: str | None
 
-    @classmethod
-    def of(cls, s: StepInfo) -> StepOut:
-        return cls(id=s.id, type=s.type, wait=s.wait, variants=list(s.variants),
-                   thread=s.thread, goto=s.goto, otherwise=s.otherwise,
-                   instructions=s.instructions)
 
-
-class VersionOut(BaseModel):
+class VersionOut(ViewOut):
     id: int
     version: str
     created_at: datetime
     path: str | None
-
-    @classmethod
-    def of(cls, v: VersionInfo) -> VersionOut:
-        return cls(id=v.id, version=v.version, created_at=v.created_at, path=v.path)
 
 
 class SequenceOut(BaseModel):
@@ -97,18 +87,12 @@ class VersionDetailOut(BaseModel):
     enrollments: Counts = Field(description="this version's enrollments by status")
 
 
-class ProblemOut(BaseModel):
+class ProblemOut(ViewOut):
     file: str
     line: int = Field(description="1-based; 0 when unknown")
     message: str
     severity: Literal["error", "warning"]
     rule: str | None = Field(description="the lint's code, for warnings")
-
-    @classmethod
-    def of(cls, p: DraftProblem) -> ProblemOut:
-        return cls(file=p.file, line=p.line, message=p.message,
-                   severity=p.severity,  # type: ignore[arg-type]  # the two severities
-                   rule=p.rule)
 
 
 class ValidationOut(BaseModel):

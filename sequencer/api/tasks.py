@@ -18,12 +18,11 @@ from sequencer.api.auth import Principal, ReadDep, WriteDep
 from sequencer.api.deps import AppDep
 from sequencer.api.errors import ApiError, not_found
 from sequencer.api.pagination import MAX_ID, PageDep, Paginated
+from sequencer.api.views import ViewOut
 from sequencer.services.task_queue import (
     OutcomeError,
-    TaskItem,
     close_task,
     get_task,
-    outcomes_of,
     task_page,
 )
 
@@ -39,7 +38,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="the task's id")]
 
 
-class TaskOut(BaseModel):
+class TaskOut(ViewOut):
     id: int
     kind: str = Field(description="call, manual_email, linkedin_connect, linkedin_message, "
                                   "linkedin_view, task, or fix_template (a template to fix)")
@@ -65,19 +64,6 @@ class TaskOut(BaseModel):
     draft_subject: str | None
     draft_body: str | None
     completed_at: datetime | None
-
-    @classmethod
-    def of(cls, item: TaskItem) -> TaskOut:
-        return cls(id=item.id, kind=item.kind, step=item.step, due_at=item.due_at,
-                   state=item.state,  # type: ignore[arg-type]  # the store's three states
-                   outcome=item.outcome, notes=item.notes, assignee=item.assignee,
-                   outcomes=list(outcomes_of(item.kind)), prospect_id=item.prospect_id,
-                   prospect_email=item.prospect_email, prospect_name=item.prospect_name,
-                   company=item.company, phone=item.phone, linkedin_url=item.linkedin_url,
-                   prospect_timezone=item.prospect_timezone, sequence=item.sequence,
-                   enrollment_id=item.enrollment_id, enrollment_status=item.enrollment_status,
-                   instructions=item.instructions, draft_subject=item.draft_subject,
-                   draft_body=item.draft_body, completed_at=item.completed_at)
 
 
 class CompleteTask(BaseModel):

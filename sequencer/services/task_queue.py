@@ -58,6 +58,11 @@ class TaskItem:
     draft_body: str | None
     completed_at: datetime | None
 
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        """What the task may be completed with."""
+        return outcomes_of(self.kind)
+
 
 _COLUMNS = (Task.id, Task.kind, Task.step_id, Task.due_at, Task.state, Task.outcome,
             Task.notes, Task.assignee, Task.enrollment_id, Task.instructions,

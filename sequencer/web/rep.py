@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sequencer.definition.model import TASK_OUTCOMES, StepType
 from sequencer.errors import EngineError, InputError
 from sequencer.services.app import App
 from sequencer.services.enrollment_actions import (
@@ -22,7 +21,7 @@ from sequencer.services.enrollment_actions import (
     resume_enrollment,
 )
 from sequencer.services.prospect_admin import get_prospect
-from sequencer.services.task_queue import close_task, get_task, rep_day, rep_zone
+from sequencer.services.task_queue import close_task, get_task, outcomes_of, rep_day, rep_zone
 from sequencer.services.timeline import prospect_timeline
 from sequencer.web.deps import PREFIX, UserDep, WebAppDep, refuse
 from sequencer.web.render import message, page
@@ -36,12 +35,9 @@ ENROLLMENT_ACTIONS = {"pause": "Pause", "resume": "Resume", "exit": "Exit"}
 MAX_ENROLLMENTS = 200  # a prospect is in a handful; the page stays bounded anyway
 
 
-def outcomes_of(kind: str) -> tuple[str, ...]:
+def buttons_of(kind: str) -> tuple[str, ...]:
     """The one-click outcomes of a task kind, in button order (skip comes separately)."""
-    try:
-        allowed = TASK_OUTCOMES.get(StepType(kind), frozenset())
-    except ValueError:  # fix_template and other kinds the rep cannot close with a click
-        return ()
+    allowed = outcomes_of(kind)  # none for fix_template: the rep cannot close it with a click
     return tuple(o for o in OUTCOME_ORDER if o in allowed)
 
 
@@ -55,7 +51,7 @@ def today(request: Request, user: UserDep, app: WebAppDep, done: int | None = No
     now = app.clock.now()
     start = (datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
              if zone else now)
-    rows = [{"task": t, "overdue": t.due_at < start, "outcomes": outcomes_of(t.kind)}
+    rows = [{"task": t, "overdue": t.due_at < start, "outcomes": buttons_of(t.kind)}
             for t in tasks]
     return page(request, "today.html", user, title="Today", rows=rows,
                 zone=str(zone) if zone else "UTC", day=now.astimezone(zone) if zone else now,
