@@ -37,6 +37,7 @@ from sequencer.runtime.fastpath import advance_batch, prepare_batch
 from sequencer.runtime.handover import send_all
 from sequencer.services.app import App
 from sequencer.services.learned import definition_for
+from sequencer.store.bound import dialect_of, locked
 from sequencer.store.codec import read_state
 from sequencer.store.models import (
     Enrollment,
@@ -123,10 +124,8 @@ def execute_one(app: App, run_id: int, renderer: Renderer) -> str:
 
 def lock_enrollment(session: Session, enrollment_id: int) -> Enrollment:
     """The enrollment row, locked for the rest of the transaction (every writer takes it)."""
-    query = select(Enrollment).where(Enrollment.id == enrollment_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return session.scalars(query).one()
+    return session.scalars(locked(select(Enrollment).where(Enrollment.id == enrollment_id),
+                                  dialect_of(session))).one()
 
 
 def _prepare(session: Session, app: App, run_id: int, renderer: Renderer) -> str | Prepared:

@@ -33,7 +33,7 @@ from sequencer.runtime.compose import Prepared, compose, run_key
 from sequencer.runtime.effects import only_row_effects, row_effects
 from sequencer.services.app import App
 from sequencer.services.learned import definition_for
-from sequencer.store.bound import among
+from sequencer.store.bound import among, dialect_of, locked
 from sequencer.store.codec import columns_of, read_state
 from sequencer.store.models import Enrollment, Mailbox, Message, Prospect, StepRun
 from sequencer.store.queries import recent_touches, sent_today, suppressed_among
@@ -52,17 +52,12 @@ _STORE_STATE = update(ENROLLMENTS).where(ENROLLMENTS.c.id == bindparam("b_id")).
     row_version=ENROLLMENTS.c.row_version + 1)  # the other columns: from the parameters
 
 
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
-
-
 @functools.cache
 def _locking(dialect: str, of_runs: bool) -> Select[Any]:
     ids = (ENROLLMENTS.c.id.in_(select(RUNS.c.enrollment_id).where(
         among(RUNS.c.id, "b_ids", dialect))) if of_runs
         else among(ENROLLMENTS.c.id, "b_ids", dialect))
-    query = select(ENROLLMENTS).where(ids).order_by(ENROLLMENTS.c.id)
-    return query.with_for_update() if dialect == "postgresql" else query
+    return locked(select(ENROLLMENTS).where(ids).order_by(ENROLLMENTS.c.id), dialect)
 
 
 @functools.cache
@@ -78,8 +73,8 @@ def _prospects(dialect: str) -> Select[Any]:
 @functools.cache
 def _mailboxes(dialect: str) -> Select[Mailbox]:
     """The mailboxes by id, locked while their caps are shared out (on PostgreSQL)."""
-    query = select(Mailbox).where(among(Mailbox.id, "b_ids", dialect)).order_by(Mailbox.id)
-    return query.with_for_update() if dialect == "postgresql" else query
+    return locked(select(Mailbox).where(among(Mailbox.id, "b_ids", dialect))
+                  .order_by(Mailbox.id), dialect)
 
 
 @dataclass
@@ -98,14 +93,14 @@ def lock_rows(session: Session, ids: Iterable[int], *, of_runs: bool = False
     ``ids`` are the enrollments', or with ``of_runs`` those of runs of theirs.
     """
     return {row.id: row for row in session.execute(
-        _locking(_dialect(session), of_runs), {"b_ids": sorted(set(ids))})}
+        _locking(dialect_of(session), of_runs), {"b_ids": sorted(set(ids))})}
 
 
 def prepare_batch(session: Session, app: App, run_ids: Sequence[int],
                   renderer: Renderer) -> Batch:
     batch = Batch()
     now = app.clock.now()
-    dialect = _dialect(session)
+    dialect = dialect_of(session)
     rows = lock_rows(session, run_ids, of_runs=True)
     runs = session.execute(_runs(dialect), {"b_ids": list(run_ids)}).all()  # under the lock
     candidates = []
@@ -178,7 +173,7 @@ def _mailbox_room(session: Session, mailbox_ids: set[int],
     two workers cannot both hand out the same last places under the cap.
     """
     room: dict[int, tuple[Mailbox, int]] = {}
-    for mailbox in session.scalars(_mailboxes(_dialect(session)),
+    for mailbox in session.scalars(_mailboxes(dialect_of(session)),
                                    {"b_ids": sorted(mailbox_ids)}):
         limited = mailbox.paused or bool(mailbox.min_spacing_seconds)
         left = 0 if limited else mailbox.daily_cap - sent_today(session, mailbox, now,

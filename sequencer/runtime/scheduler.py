@@ -28,6 +28,7 @@ from sequencer.runtime.executor import advance_after_send, lock_enrollment
 from sequencer.services.app import App
 from sequencer.services.learned import definition_for
 from sequencer.services.sequences import definition_of
+from sequencer.store.bound import dialect_of, locked
 from sequencer.store.codec import read_state
 from sequencer.store.models import Enrollment, Message, StepRun
 from sequencer.store.upsert import insert_ignoring
@@ -76,7 +77,7 @@ def claim(session: Session, app: App, limit: int) -> tuple[list[int], int]:
     (wake-ups, branches, a run that already exists) goes through ``_claim_one``.
     """
     now = app.clock.now()
-    dialect = session.get_bind().dialect.name
+    dialect = dialect_of(session)
     wanted: dict[int, dict[str, object]] = {}
     others: list[int] = []
     versions: dict[int, int] = {}
@@ -124,7 +125,7 @@ def _due_query(dialect: str) -> Any:
     """Due enrollments, soonest first; skipping rows another scheduler holds."""
     query = (select(ENROLLMENTS).where(ENROLLMENTS.c.next_run_at <= bindparam("b_now"))
              .order_by(ENROLLMENTS.c.next_run_at).limit(bindparam("b_limit")))
-    return query.with_for_update(skip_locked=True) if dialect == "postgresql" else query
+    return locked(query, dialect, skip_locked=True)
 
 
 @functools.cache

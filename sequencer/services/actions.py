@@ -28,6 +28,7 @@ from sequencer.runtime.executor import lock_enrollment
 from sequencer.services.app import App
 from sequencer.services.enrollment_actions import act_locked
 from sequencer.services.learned import definition_for
+from sequencer.store.bound import dialect_of, locked
 from sequencer.store.codec import read_state
 from sequencer.store.models import Enrollment, Event, Prospect, StepRun, Task
 from sequencer.store.queries import enrollments_of
@@ -192,10 +193,9 @@ def _when(at: datetime | None, now: datetime) -> datetime:
 
 
 def _locked_prospect(session: Session, email: str) -> Prospect:
-    query = select(Prospect).where(Prospect.email_key == email.strip().lower())
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()  # two changes at once cannot both read one 'before'
-    prospect = session.scalars(query).one_or_none()
+    # Locked: two changes at once cannot both read one 'before'.
+    prospect = session.scalars(locked(select(Prospect).where(
+        Prospect.email_key == email.strip().lower()), dialect_of(session))).one_or_none()
     if prospect is None:
         raise InputError(f"no prospect {email}")
     return prospect

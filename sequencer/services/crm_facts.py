@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sequencer.store.bound import dialect_of, locked
 from sequencer.store.models import Enrollment, Event, Prospect
 from sequencer.store.upsert import insert_ignoring
 from sequencer.store.webhook_models import WebhookCursor
@@ -64,10 +65,9 @@ def new_facts(session: Session, now: datetime) -> list[Fact]:
 def _cursor(session: Session, name: str) -> WebhookCursor:
     session.execute(insert_ignoring(session, WebhookCursor, ("name",)),
                     [{"name": name, "safe_id": 0, "seen_id": 0}])
-    query = select(WebhookCursor).where(WebhookCursor.name == name)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()  # two fan-outs at once move the marks in turn
-    return session.scalars(query).one()
+    # Locked: two fan-outs at once move the marks in turn.
+    return session.scalars(locked(select(WebhookCursor).where(WebhookCursor.name == name),
+                                  dialect_of(session))).one()
 
 
 def _event_facts(session: Session, now: datetime) -> list[Fact]:

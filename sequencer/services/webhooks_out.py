@@ -40,6 +40,7 @@ from sequencer.crm.ssrf import Target, UnsafeDestination, check_addresses, check
 from sequencer.errors import InputError
 from sequencer.services.app import App
 from sequencer.services.crm_facts import KINDS, Fact, new_facts
+from sequencer.store.bound import dialect_of, locked
 from sequencer.store.upsert import insert_ignoring
 from sequencer.store.webhook_models import WebhookDelivery, WebhookEndpoint
 
@@ -236,8 +237,7 @@ def _claim(app: App, limit: int) -> list[_Claimed]:
                         WebhookDelivery.next_attempt_at <= now,
                         WebhookEndpoint.active.is_(True))
                  .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit))
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(of=WebhookDelivery, skip_locked=True)
+        query = locked(query, dialect_of(session), of=WebhookDelivery, skip_locked=True)
         claimed = []
         for row, endpoint in session.execute(query).all():
             item = _Claimed(row.id, endpoint.url, endpoint.secret, endpoint.allow_private,

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from sequencer.store.bound import among
+from sequencer.store.bound import among, dialect_of
 from sequencer.store.models import Enrollment, Mailbox, Message, Prospect, StepRun, Suppression
 
 IN_FLIGHT = ("ready", "sending")
@@ -29,7 +29,7 @@ def suppressions_of(session: Session, email_keys: Iterable[str]
     if not keys:
         return {}
     domains = {key.rsplit("@", 1)[-1] for key in keys}
-    found = session.execute(_suppressions(_dialect(session)),
+    found = session.execute(_suppressions(dialect_of(session)),
                             {"b_keys": list(keys), "b_domains": list(domains)}).all()
     by_address = {value: (kind, value, reason) for kind, value, reason in found
                   if kind == "address"}
@@ -84,17 +84,13 @@ def recent_touches(session: Session, prospect_ids: Iterable[int],
     ids = set(prospect_ids)
     if not ids:
         return {}
-    rows = session.execute(_touches(_dialect(session)),
+    rows = session.execute(_touches(dialect_of(session)),
                            {"b_ids": list(ids), "b_since": now - RECENT}).all()
     touches: dict[int, list[datetime]] = defaultdict(list)
     for prospect_id, finished_at, state in rows:
         if finished_at is not None and state in TOUCHES:
             touches[prospect_id].append(finished_at)
     return {pid: tuple(found) for pid, found in touches.items()}
-
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
 
 
 # The statements the executor asks on every batch, built once (``sequencer.store.bound``).
