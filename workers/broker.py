@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware
@@ -25,9 +26,24 @@ class FinishPipeline(Middleware):
         close_pipeline()
 
 
+# Connections to Redis per process. Every worker thread acknowledges its own messages,
+# and redis-py's default pool refuses a 101st connection ("Too many connections"):
+# Dramatiq then puts the thread to sleep for 5 s before it acknowledges again. A
+# blocking pool makes a thread wait its turn for one of these instead.
+REDIS_CONNECTIONS = 64
+REDIS_WAIT_SECONDS = 30  # for a free connection, before the ack counts as failed
+
+
+def redis_client(url: str) -> redis.Redis:
+    """A client whose pool makes threads wait for a connection rather than fail."""
+    pool = redis.BlockingConnectionPool.from_url(
+        url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS)
+    return redis.Redis(connection_pool=pool)
+
+
 def setup_broker(settings: Settings) -> dramatiq.Broker:
     broker: dramatiq.Broker = (
-        RedisBroker(url=settings.redis_url)  # type: ignore[no-untyped-call]
+        RedisBroker(client=redis_client(settings.redis_url))  # type: ignore[no-untyped-call]
         if settings.redis_url else StubBroker())
     broker.add_middleware(FinishPipeline())
     dramatiq.set_broker(broker)

@@ -78,3 +78,30 @@ def test_each_message_sent_twice_to_the_workers_sends_one_email(
                                       .group_by(StepRun.state)).all())
     assert sent == 40 and states == {"sent": 40}
     assert len(list((tmp_path / "out").glob("*.eml"))) == 40
+
+
+def test_more_threads_than_redis_connections_wait_their_turn_instead_of_failing(
+    redis_url: str,
+) -> None:
+    """A worker's 256 threads each acknowledge their own messages. redis-py's default
+    pool refuses its 101st connection, and Dramatiq then parks the thread for 5 s;
+    the broker's pool makes the extra threads wait for a free connection instead."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from workers.broker import REDIS_CONNECTIONS, redis_client
+
+    client = redis_client(redis_url)
+    feeder = redis.Redis.from_url(redis_url)
+    keys = [f"pool-test:{i}" for i in range(REDIS_CONNECTIONS * 3)]
+    feeder.delete(*keys)
+    try:
+        with ThreadPoolExecutor(len(keys)) as threads:
+            # Each BLPOP holds its connection until its key gets a value: far more
+            # commands at once than the pool has connections.
+            answers = [threads.submit(client.blpop, [key], 60) for key in keys]
+            for key in keys:
+                feeder.rpush(key, "done")
+            results = [answer.result(timeout=60) for answer in answers]
+    finally:
+        feeder.delete(*keys)
+    assert all(result is not None and result[1] == b"done" for result in results)
