@@ -1,9 +1,13 @@
 """A worker process's step pipeline: prepare, send and advance as stages.
 
 Each stage is a thread that takes whatever has queued up since its last pass
-(up to ``max_batch``), so batches grow with the load and no stage waits for
-another's batch to finish: while one batch is being sent the next one is being
-prepared and the previous one advanced (ARCHITECTURE §8).
+(up to ``max_batch``), so batches grow with the load: while one batch is being
+sent the next one is being prepared and the previous one advanced (ARCHITECTURE
+§8). Preparing runs at most one batch ahead of sending: it waits until the send
+stage has taken what it prepared before it takes more. The send lane is the
+slowest stage (one message in flight at a time), so under load the runs gather
+in the intake meanwhile and the next batch is prepared in one transaction, not
+in many small ones that each pay the batch's fixed queries.
 
 ``run`` is what the Dramatiq actor calls: it returns when the run is done (or
 raises what went wrong, so Dramatiq retries the message), so a broker message
@@ -63,14 +67,16 @@ class Pipeline:
         self._one_by_one: queue.Queue[Ticket] = queue.Queue()  # declined by the batch path
         # The latest prepared batch sizes, for figures (bounded: a worker runs for months).
         self.batches: deque[int] = deque(maxlen=1000)
-        stages: list[tuple[str, queue.Queue[Ticket], Stage, tuple[queue.Queue[Ticket], ...]]] = [
-            ("prepare", self._intake, self._prepare, (self._to_send, self._one_by_one)),
-            ("send", self._to_send, self._send, (self._to_advance,)),
-            ("advance", self._to_advance, self._advance, ()),
-            ("one-by-one", self._one_by_one, self._execute_each, ())]
+        stages: list[tuple[str, queue.Queue[Ticket], Stage, tuple[queue.Queue[Ticket], ...],
+                           Callable[[], None] | None]] = [
+            ("prepare", self._intake, self._prepare, (self._to_send, self._one_by_one),
+             self._to_send.join),  # one batch ahead of the send lane at most
+            ("send", self._to_send, self._send, (self._to_advance,), None),
+            ("advance", self._to_advance, self._advance, (), None),
+            ("one-by-one", self._one_by_one, self._execute_each, (), None)]
         self._threads = [threading.Thread(target=self._stage, name=f"steps-{name}",
-                                          args=(source, work, sinks), daemon=True)
-                         for name, source, work, sinks in stages]
+                                          args=(source, work, sinks, pace), daemon=True)
+                         for name, source, work, sinks, pace in stages]
         for thread in self._threads:
             thread.start()
 
@@ -89,15 +95,12 @@ class Pipeline:
         for thread in self._threads:
             thread.join(timeout)
 
-    def _stage(self, source: queue.Queue[Any], work: Stage,
-               sinks: tuple[queue.Queue[Any], ...]) -> None:
+    def _stage(self, source: queue.Queue[Any], work: Stage, sinks: tuple[queue.Queue[Any], ...],
+               pace: Callable[[], None] | None) -> None:
         while True:
-            items = [source.get()]
-            while len(items) < self._max_batch:
-                try:
-                    items.append(source.get_nowait())
-                except queue.Empty:
-                    break
+            if pace is not None:
+                pace()
+            items = self._take(source)
             tickets = [item for item in items if item is not _STOP]
             if tickets:
                 try:
@@ -114,6 +117,18 @@ class Pipeline:
                 for sink in sinks:
                     sink.put(_STOP)
                 return
+
+    def _take(self, source: queue.Queue[Any]) -> list[Any]:
+        """Whatever has queued up (at least one item, waiting for it; at most a batch)."""
+        items = [source.get()]
+        while len(items) < self._max_batch:
+            try:
+                items.append(source.get_nowait())
+            except queue.Empty:
+                break
+        for _ in items:  # taken: what a ``pace`` of ``Queue.join`` waits for
+            source.task_done()
+        return items
 
     def _prepare(self, tickets: list[Ticket]) -> list[Ticket]:
         """One transaction for the batch: all of it is prepared, or none."""
