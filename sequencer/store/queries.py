@@ -8,13 +8,20 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from sequencer.store.bound import among, dialect_of
-from sequencer.store.models import Enrollment, Mailbox, Message, Prospect, StepRun, Suppression
+from sequencer.store.models import (
+    IN_FLIGHT_SQL,
+    Enrollment,
+    Mailbox,
+    Message,
+    Prospect,
+    StepRun,
+    Suppression,
+)
 
-IN_FLIGHT = ("ready", "sending")
 RECENT = timedelta(days=7)  # the engine's weekly touch limit looks this far back
 TOUCHES = frozenset({"sent", "task_created"})  # the run states that touched the prospect
 
@@ -63,8 +70,8 @@ def sent_today(session: Session, mailbox: Mailbox, now: datetime, *,
                in_flight: bool = False) -> int:
     """Emails the mailbox sent since its midnight; with ``in_flight``, those on their way too.
 
-    Two index range counts (mailbox, sent_at) and (mailbox, status) rather than one
-    OR, which would read every message the mailbox ever sent.
+    Two index range counts, (mailbox, sent_at) and the partial index of messages in
+    flight, rather than one OR, which would read every message the mailbox ever sent.
     """
     since = mailbox_day_start(mailbox.timezone, now)
     count = session.scalar(_SENT_SINCE, {"b_mailbox": mailbox.id, "b_since": since}) or 0
@@ -96,8 +103,8 @@ def recent_touches(session: Session, prospect_ids: Iterable[int],
 # The statements the executor asks on every batch, built once (``sequencer.store.bound``).
 _SENT_SINCE = select(func.count()).where(Message.mailbox_id == bindparam("b_mailbox"),
                                          Message.sent_at >= bindparam("b_since"))
-_IN_FLIGHT = select(func.count()).where(Message.mailbox_id == bindparam("b_mailbox"),
-                                        Message.status.in_(IN_FLIGHT))
+_IN_FLIGHT = select(func.count()).select_from(Message).where(
+    Message.mailbox_id == bindparam("b_mailbox"), text(f"messages.{IN_FLIGHT_SQL}"))
 
 
 @functools.cache
