@@ -20,6 +20,7 @@ from sequencer.services.enroll import enroll_csv
 from sequencer.services.mailboxes import add_mailbox
 from sequencer.store.models import Message, StepRun
 from tests.integration.helpers import COLD, make_app, write_csv
+from workers.broker import REDIS_CONNECTIONS, redis_client
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def redis_broker(redis_url: str) -> Iterator[RedisBroker]:
     redis.Redis.from_url(redis_url).flushdb()
-    broker = RedisBroker(url=redis_url)  # type: ignore[no-untyped-call]
+    broker = RedisBroker(client=redis_client(redis_url))  # type: ignore[no-untyped-call]
     dramatiq.set_broker(broker)
     from workers.actors import execute_step
 
@@ -87,8 +88,6 @@ def test_more_threads_than_redis_connections_wait_their_turn_instead_of_failing(
     pool refuses its 101st connection, and Dramatiq then parks the thread for 5 s;
     the broker's pool makes the extra threads wait for a free connection instead."""
     from concurrent.futures import ThreadPoolExecutor
-
-    from workers.broker import REDIS_CONNECTIONS, redis_client
 
     client = redis_client(redis_url)
     feeder = redis.Redis.from_url(redis_url)
