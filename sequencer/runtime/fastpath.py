@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, insert, select, update
+from sqlalchemy import Select, Table, select
 from sqlalchemy.orm import Session
 
 from sequencer.engine import events as ev
@@ -34,6 +34,7 @@ from sequencer.runtime.effects import only_row_effects, row_effects
 from sequencer.services.app import App
 from sequencer.services.learned import definition_for
 from sequencer.store.bound import among, dialect_of, locked
+from sequencer.store.bulk import BulkInsert, BulkUpdate
 from sequencer.store.codec import columns_of, read_state
 from sequencer.store.models import Enrollment, Mailbox, Message, Prospect, StepRun
 from sequencer.store.queries import recent_touches, sent_today, suppressed_among
@@ -44,12 +45,11 @@ MESSAGES: Table = Message.__table__  # type: ignore[assignment]
 PROSPECTS: Table = Prospect.__table__  # type: ignore[assignment]
 
 
-# Built once (``sequencer.store.bound``): the statements every batch runs.
-_NEW_MESSAGES = insert(MESSAGES)
-_MARK_READY = update(RUNS).where(RUNS.c.id == bindparam("b_id")).values(
-    state="ready", message_id=bindparam("b_message_id"), attempts=RUNS.c.attempts + 1)
-_STORE_STATE = update(ENROLLMENTS).where(ENROLLMENTS.c.id == bindparam("b_id")).values(
-    row_version=ENROLLMENTS.c.row_version + 1)  # the other columns: from the parameters
+# Built once (``sequencer.store.bound``, ``sequencer.store.bulk``): the statements every
+# batch runs, each writing the whole batch's rows in one.
+_NEW_MESSAGES = BulkInsert(MESSAGES)
+_MARK_READY = BulkUpdate(RUNS, also={"state": "ready", "attempts": RUNS.c.attempts + 1})
+_STORE_STATE = BulkUpdate(ENROLLMENTS, also={"row_version": ENROLLMENTS.c.row_version + 1})
 
 
 @functools.cache
@@ -154,13 +154,13 @@ def prepare_batch(session: Session, app: App, run_ids: Sequence[int],
                          "in_reply_to": email.in_reply_to,
                          "references": " ".join(email.references) or None,
                          "status": "ready"})
-        marks.append({"b_id": run.id, "b_message_id": email.message_id})
-        states.append({"b_id": row.id, **columns_of(decision.state)})
+        marks.append({"id": run.id, "message_id": email.message_id})
+        states.append({"id": row.id, **columns_of(decision.state)})
         batch.prepared.append(Prepared(run.id, run.attempts + 1, row.id, run.step_id,
                                        mailbox.transport, email))
     if batch.prepared:
-        session.execute(_NEW_MESSAGES, messages)
-        session.execute(_MARK_READY, marks)
+        _NEW_MESSAGES.execute(session, messages)
+        _MARK_READY.execute(session, marks)
         _store_states(session, states)
     return batch
 
@@ -183,16 +183,16 @@ def _mailbox_room(session: Session, mailbox_ids: set[int],
 
 
 def _store_states(session: Session, states: list[dict[str, Any]]) -> None:
-    """Executemany UPDATEs of the enrollments; the version column moves as the ORM's would.
+    """UPDATEs of the enrollments; the version column moves as the ORM's would.
 
-    An executemany takes one set of columns, and only some decisions set
+    One statement sets one list of columns, and only some decisions set
     ``schedule_note`` or ``ended_at``: rows are grouped by the columns they set.
     """
     groups: dict[frozenset[str], list[dict[str, Any]]] = {}
     for state in states:
         groups.setdefault(frozenset(state), []).append(state)
     for group in groups.values():
-        session.execute(_STORE_STATE, group)
+        _STORE_STATE.execute(session, group)
 
 
 def advance_batch(session: Session, app: App, sent: Sequence[Prepared]) -> list[Prepared]:
@@ -215,7 +215,7 @@ def advance_batch(session: Session, app: App, sent: Sequence[Prepared]) -> list[
             declined.append(item)
             continue
         seen.add(item.enrollment_id)
-        states.append({"b_id": row.id, **columns_of(decision.state),
+        states.append({"id": row.id, **columns_of(decision.state),
                        **row_effects(decision, now)})
     _store_states(session, states)
     return declined

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, tuple_, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -29,6 +29,7 @@ from sequencer.services.app import App
 from sequencer.services.learned import definition_for
 from sequencer.services.sequences import definition_of
 from sequencer.store.bound import dialect_of, locked
+from sequencer.store.bulk import BulkUpdate, arrays_of, unnested
 from sequencer.store.codec import read_state
 from sequencer.store.models import Enrollment, Message, StepRun
 from sequencer.store.upsert import insert_ignoring
@@ -95,17 +96,14 @@ def claim(session: Session, app: App, limit: int) -> tuple[list[int], int]:
                           "attempts": 0}
     runs: dict[int, int] = {}
     if wanted:
-        # Executemany with RETURNING ("insertmanyvalues"): one statement compiled once,
-        # where .values(list) compiled a new one for every batch size.
+        rows = list(wanted.values())
         runs = {enrollment_id: run_id for run_id, enrollment_id in session.execute(
-            _upsert_claims(dialect), list(wanted.values()))}
+            _upsert_claims(dialect), arrays_of(rows, _CLAIM_COLUMNS)
+            if dialect == "postgresql" else rows)}
         if runs:
-            seen = [(enrollment_id, versions[enrollment_id]) for enrollment_id in runs]
-            moved = session.execute(update(ENROLLMENTS).where(
-                tuple_(ENROLLMENTS.c.id, ENROLLMENTS.c.row_version).in_(seen)).values(
-                next_run_at=None, schedule_note="queued",  # the sweeper covers a lost message
-                row_version=ENROLLMENTS.c.row_version + 1)).rowcount  # type: ignore[attr-defined]
-            if moved != len(seen):
+            seen = [{"id": enrollment_id, "row_version": versions[enrollment_id]}
+                    for enrollment_id in runs]
+            if _QUEUED.execute(session, seen) != len(seen):
                 raise StaleDataError("another scheduler claimed some of these enrollments")
     woken = 0
     claimed = list(runs.values())
@@ -128,14 +126,29 @@ def _due_query(dialect: str) -> Any:
     return locked(query, dialect, skip_locked=True)
 
 
+# Claimed: with an executor now (the sweeper covers a lost message), if no other
+# scheduler moved it since it was read.
+_QUEUED = BulkUpdate(ENROLLMENTS, key=("id", "row_version"), also={
+    "next_run_at": None, "schedule_note": "queued",
+    "row_version": ENROLLMENTS.c.row_version + 1})
+_CLAIM_COLUMNS = ("enrollment_id", "step_id", "round", "kind", "state", "scheduled_for",
+                  "claimed_at", "attempts")
+
+
 @functools.cache
 def _upsert_claims(dialect: str) -> Any:
     """Insert step runs; a run put off earlier (cap, window, retry) is claimed again.
 
     A run in any other state (claimed, sent...) is left alone and not returned.
+    On PostgreSQL the rows go as arrays (``sequencer.store.bulk``); on SQLite as an
+    executemany with RETURNING, which SQLAlchemy sends as multi-row inserts.
     """
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(RUNS)
+    statement: Any
+    if dialect == "postgresql":
+        statement = postgresql.insert(RUNS).from_select(_CLAIM_COLUMNS,
+                                                        unnested(RUNS, _CLAIM_COLUMNS))
+    else:
+        statement = sqlite.insert(RUNS)
     return statement.on_conflict_do_update(
         index_elements=["enrollment_id", "step_id", "round"],
         set_={"state": "claimed", "claimed_at": statement.excluded.claimed_at},

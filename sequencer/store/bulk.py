@@ -1,0 +1,110 @@
+"""Writing many rows in one statement: on PostgreSQL, one statement over arrays.
+
+An executemany sends one statement per row, and psycopg and PostgreSQL each pay
+their per-statement work for every one of them; a multi-row ``VALUES`` has a new
+SQL text for every batch size and too many parameters for psycopg's cache of
+converted queries. On PostgreSQL the rows go instead as one array per column,
+``unnest``-ed inside a single statement whose text never changes: it is
+converted and prepared once per connection, and PostgreSQL plans it once per
+batch. SQLite keeps a plain executemany, which is what it does best.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Select, String, Table, bindparam, cast, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
+
+from sequencer.store.bound import dialect_of
+
+Row = Mapping[str, Any]
+
+
+def unnested(table: Table, columns: Sequence[str]) -> Select[Any]:
+    """``SELECT unnest(:a_c1), unnest(:a_c2)...``: the rows bound by ``arrays_of``, one per
+    array index, each column typed (and each value converted) as the table's column is."""
+    types = {name: ARRAY(_array_item(table.c[name].type)) for name in columns}
+    return select(*[func.unnest(cast(bindparam(f"a_{name}", type_=types[name]), types[name]))
+                    .label(name) for name in columns])
+
+
+def arrays_of(rows: Sequence[Row], columns: Sequence[str]) -> dict[str, list[Any]]:
+    """The parameters of ``unnested``: one list per column."""
+    return {f"a_{name}": [row[name] for row in rows] for name in columns}
+
+
+def _array_item(type_: TypeEngine[Any]) -> TypeEngine[Any]:
+    # A cast to VARCHAR(n) cuts a longer string short without a word, where storing it
+    # fails loudly: strings travel as unbounded VARCHAR, and the column's own length
+    # check applies when the value is stored.
+    return String() if isinstance(type_, String) else type_
+
+
+class BulkInsert:
+    """``INSERT`` of many rows of ``table`` at once (all rows set the same columns)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._built: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+    def execute(self, session: Session, rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        dialect, columns = dialect_of(session), tuple(rows[0])
+        statement = self._built.get((dialect, columns))
+        if statement is None:
+            statement = (insert(self.table).from_select(columns, unnested(self.table, columns))
+                         if dialect == "postgresql" else insert(self.table))
+            self._built[dialect, columns] = statement
+        session.execute(statement, arrays_of(rows, columns) if dialect == "postgresql"
+                        else list(rows))
+
+
+class BulkUpdate:
+    """``UPDATE`` of many rows of ``table``, each found by its ``key`` columns.
+
+    Each row gives its key and the columns it sets (all rows the same columns);
+    ``also`` holds what every row sets alike (a constant, or an expression of the
+    row's old values such as a version counter's increment). A key of the id and
+    a version column updates only the rows still at the version the caller read.
+    """
+
+    def __init__(self, table: Table, *, key: Sequence[str] = ("id",),
+                 also: Mapping[str, Any] | None = None) -> None:
+        self.table, self.key, self.also = table, tuple(key), dict(also or {})
+        self._built: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+    def execute(self, session: Session, rows: Sequence[Row]) -> int:
+        """Update the rows; returns how many were found (and so updated)."""
+        if not rows:
+            return 0
+        dialect, columns = dialect_of(session), tuple(rows[0])
+        statement = self._built.get((dialect, columns))
+        if statement is None:
+            statement = self._build(dialect, columns)
+            self._built[dialect, columns] = statement
+        if dialect == "postgresql":
+            result = session.execute(statement, arrays_of(rows, columns))
+        else:
+            result = session.execute(statement, [{f"v_{name}": row[name] for name in columns}
+                                                 for row in rows])
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def _build(self, dialect: str, columns: tuple[str, ...]) -> Any:
+        missing = [name for name in self.key if name not in columns]
+        if missing:
+            raise ValueError(f"each row must give {', '.join(missing)}: the key of "
+                             f"{self.table.name} rows to update")
+        changed = [name for name in columns if name not in self.key]
+        if dialect == "postgresql":
+            rows = unnested(self.table, columns).subquery("v")
+            given: Any = rows.c
+        else:
+            given = {name: bindparam(f"v_{name}") for name in columns}
+        return update(self.table).where(
+            *[self.table.c[name] == given[name] for name in self.key]).values(
+            {**{name: given[name] for name in changed}, **self.also})

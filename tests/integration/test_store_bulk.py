@@ -1,0 +1,102 @@
+"""Many rows in one statement (``sequencer.store.bulk``), on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Table, select
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.orm import Session, sessionmaker
+
+from sequencer.store.bulk import BulkInsert, BulkUpdate
+from sequencer.store.db import make_engine
+from sequencer.store.models import Prospect
+
+PROSPECTS: Table = Prospect.__table__  # type: ignore[assignment]
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database_url)
+    yield sessionmaker(engine)
+    engine.dispose()
+
+
+def prospect(n: int, **columns: object) -> dict[str, object]:
+    return {"email": f"p{n}@x.example", "email_key": f"p{n}@x.example", "custom": {},
+            "do_not_contact": False, "created_at": NOW, **columns}
+
+
+def stored(sessions: sessionmaker[Session]) -> dict[str, Prospect]:
+    with sessions() as session:
+        return {p.email: p for p in session.scalars(select(Prospect))}
+
+
+def test_rows_inserted_and_updated_keep_their_values_types_and_nulls(
+        sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        BulkInsert(PROSPECTS).execute(session, [
+            prospect(1, first_name="Ada", custom={"plan": "pro", "seats": [1, 2]}),
+            prospect(2, first_name=None)])
+    ids = {email: p.id for email, p in stored(sessions).items()}
+    later = NOW + timedelta(hours=3)
+    with sessions.begin() as session:
+        found = BulkUpdate(PROSPECTS, also={"do_not_contact": True}).execute(session, [
+            {"id": ids["p1@x.example"], "first_name": None, "created_at": later},
+            {"id": ids["p2@x.example"], "first_name": "Grace", "created_at": later}])
+    assert found == 2
+    rows = stored(sessions)
+    assert rows["p1@x.example"].first_name is None
+    assert rows["p1@x.example"].custom == {"plan": "pro", "seats": [1, 2]}
+    assert rows["p2@x.example"].first_name == "Grace"
+    assert {p.created_at for p in rows.values()} == {later}
+    assert all(p.created_at.tzinfo is not None for p in rows.values())
+    assert all(p.do_not_contact for p in rows.values())
+
+
+def test_a_key_with_a_version_updates_only_the_rows_still_as_they_were_read(
+        sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        BulkInsert(PROSPECTS).execute(session, [prospect(1, first_name="Ada"),
+                                                prospect(2, first_name="Bob")])
+    ids = {email: p.id for email, p in stored(sessions).items()}
+    rename = BulkUpdate(PROSPECTS, key=("id", "first_name"))
+    with sessions.begin() as session:
+        found = rename.execute(session, [
+            {"id": ids["p1@x.example"], "first_name": "Ada", "last_name": "Lovelace"},
+            {"id": ids["p2@x.example"], "first_name": "Robert", "last_name": "Smith"}])
+    assert found == 1
+    rows = stored(sessions)
+    assert rows["p1@x.example"].last_name == "Lovelace"
+    assert rows["p2@x.example"].last_name is None
+
+
+def test_a_value_too_long_for_its_column_is_never_cut_short(
+        database_url: str, sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        BulkInsert(PROSPECTS).execute(session, [prospect(1)])
+    [row] = stored(sessions).values()
+    too_long = "x" * 300  # first_name is VARCHAR(120)
+    if database_url.startswith("postgresql"):  # refused, and nothing written
+        with pytest.raises(DBAPIError, match="too long"), sessions.begin() as session:
+            BulkUpdate(PROSPECTS).execute(session, [{"id": row.id, "first_name": too_long}])
+        assert stored(sessions)["p1@x.example"].first_name is None
+    else:  # SQLite does not enforce lengths: kept whole
+        with sessions.begin() as session:
+            BulkUpdate(PROSPECTS).execute(session, [{"id": row.id, "first_name": too_long}])
+        assert stored(sessions)["p1@x.example"].first_name == too_long
+
+
+def test_naive_datetimes_are_refused_as_a_single_row_write_would_refuse_them(
+        sessions: sessionmaker[Session]) -> None:
+    with pytest.raises(StatementError, match="naive datetime"), sessions.begin() as session:
+        BulkInsert(PROSPECTS).execute(session, [prospect(1, created_at=datetime(2026, 1, 1))])
+    assert stored(sessions) == {}
+
+
+def test_rows_without_their_key_are_a_clear_error(sessions: sessionmaker[Session]) -> None:
+    with pytest.raises(ValueError, match="each row must give id"), sessions.begin() as session:
+        BulkUpdate(PROSPECTS).execute(session, [{"first_name": "Ada"}])
