@@ -49,6 +49,8 @@ PROSPECTS: Table = Prospect.__table__  # type: ignore[assignment]
 # batch runs, each writing the whole batch's rows in one.
 _NEW_MESSAGES = BulkInsert(MESSAGES)
 _MARK_READY = BulkUpdate(RUNS, also={"state": "ready", "attempts": RUNS.c.attempts + 1})
+# The version column moves as the ORM's would. Only some decisions set ``schedule_note``
+# or ``ended_at``: a statement each for the rows that do and those that do not.
 _STORE_STATE = BulkUpdate(ENROLLMENTS, also={"row_version": ENROLLMENTS.c.row_version + 1})
 
 
@@ -161,7 +163,7 @@ def prepare_batch(session: Session, app: App, run_ids: Sequence[int],
     if batch.prepared:
         _NEW_MESSAGES.execute(session, messages)
         _MARK_READY.execute(session, marks)
-        _store_states(session, states)
+        _STORE_STATE.execute(session, states)
     return batch
 
 
@@ -180,19 +182,6 @@ def _mailbox_room(session: Session, mailbox_ids: set[int],
                                                                 in_flight=True)
         room[mailbox.id] = (mailbox, left)
     return room
-
-
-def _store_states(session: Session, states: list[dict[str, Any]]) -> None:
-    """UPDATEs of the enrollments; the version column moves as the ORM's would.
-
-    One statement sets one list of columns, and only some decisions set
-    ``schedule_note`` or ``ended_at``: rows are grouped by the columns they set.
-    """
-    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
-    for state in states:
-        groups.setdefault(frozenset(state), []).append(state)
-    for group in groups.values():
-        _STORE_STATE.execute(session, group)
 
 
 def advance_batch(session: Session, app: App, sent: Sequence[Prepared]) -> list[Prepared]:
@@ -217,6 +206,6 @@ def advance_batch(session: Session, app: App, sent: Sequence[Prepared]) -> list[
         seen.add(item.enrollment_id)
         states.append({"id": row.id, **columns_of(decision.state),
                        **row_effects(decision, now)})
-    _store_states(session, states)
+    _STORE_STATE.execute(session, states)
     return declined
 

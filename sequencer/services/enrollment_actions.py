@@ -128,9 +128,6 @@ def enroll_items(app: App, sequence: str, mailbox: str,
     summary = enroll_rows(app, target, rows, batch=MAX_ITEMS + 1)
     by_line = {row.line: row for row in rows}
     ids = summary.enrollment_ids
-    unknown = [p for _, p in summary.enrolled_lines if p not in ids]
-    if unknown:
-        ids = {**ids, **_enrollment_ids(app, target.version_id, unknown)}
     for line, prospect_id in summary.enrolled_lines:
         early[line] = ItemResult(line, by_line[line].email, "enrolled", prospect_id,
                                  ids.get(prospect_id))
@@ -279,11 +276,3 @@ def _prospects(app: App, ids: list[int]) -> dict[int, ProspectRow]:
         return {p.id: ProspectRow(0, p.email, {f: getattr(p, f) for f in fields},
                                   dict(p.custom or {}))
                 for p in session.scalars(select(Prospect).where(Prospect.id.in_(ids)))}
-
-
-def _enrollment_ids(app: App, version_id: int, prospect_ids: list[int]) -> dict[int, int]:
-    with app.sessions() as session:
-        return {p: e for e, p in session.execute(
-            select(Enrollment.id, Enrollment.prospect_id).where(
-                Enrollment.sequence_version_id == version_id,
-                Enrollment.prospect_id.in_(prospect_ids)).order_by(Enrollment.id))}

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, String, Table, bindparam, cast, func, insert, select, update
+from sqlalchemy import Select, String, Table, bindparam, cast, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
@@ -44,30 +45,58 @@ def _array_item(type_: TypeEngine[Any]) -> TypeEngine[Any]:
     return String() if isinstance(type_, String) else type_
 
 
-class BulkInsert:
-    """``INSERT`` of many rows of ``table`` at once (all rows set the same columns)."""
+def by_columns(rows: Sequence[Row]) -> list[tuple[tuple[str, ...], list[Row]]]:
+    """The rows grouped by the columns they give: one statement writes one set of columns."""
+    groups: dict[frozenset[str], tuple[tuple[str, ...], list[Row]]] = {}
+    for row in rows:
+        groups.setdefault(frozenset(row), (tuple(row), []))[1].append(row)
+    return list(groups.values())
 
-    def __init__(self, table: Table) -> None:
-        self.table = table
+
+class BulkInsert:
+    """``INSERT`` of many rows of ``table`` at once.
+
+    ``ignoring``: the columns of a unique key; a row whose key exists already is
+    skipped (``ON CONFLICT DO NOTHING``). ``returning``: the columns to return of
+    the rows inserted, in no particular order.
+    """
+
+    def __init__(self, table: Table, *, ignoring: Sequence[str] = (),
+                 returning: Sequence[str] = ()) -> None:
+        self.table, self.ignoring, self.returning = table, tuple(ignoring), tuple(returning)
         self._built: dict[tuple[str, tuple[str, ...]], Any] = {}
 
-    def execute(self, session: Session, rows: Sequence[Row]) -> None:
-        if not rows:
-            return
-        dialect, columns = dialect_of(session), tuple(rows[0])
-        statement = self._built.get((dialect, columns))
-        if statement is None:
-            statement = (insert(self.table).from_select(columns, unnested(self.table, columns))
-                         if dialect == "postgresql" else insert(self.table))
-            self._built[dialect, columns] = statement
-        session.execute(statement, arrays_of(rows, columns) if dialect == "postgresql"
-                        else list(rows))
+    def execute(self, session: Session, rows: Sequence[Row]) -> list[Any]:
+        """Insert the rows; returns the ``returning`` columns of those inserted."""
+        dialect = dialect_of(session)
+        made: list[Any] = []
+        for columns, group in by_columns(rows):
+            statement = self._built.get((dialect, columns))
+            if statement is None:
+                statement = self._build(dialect, columns)
+                self._built[dialect, columns] = statement
+            result = session.execute(statement, arrays_of(group, columns)
+                                     if dialect == "postgresql" else list(group))
+            if self.returning:
+                made.extend(result)
+        return made
+
+    def _build(self, dialect: str, columns: tuple[str, ...]) -> Any:
+        module: Any = postgresql if dialect == "postgresql" else sqlite
+        statement = module.insert(self.table)
+        if dialect == "postgresql":
+            statement = statement.from_select(columns, unnested(self.table, columns))
+        if self.ignoring:
+            statement = statement.on_conflict_do_nothing(index_elements=list(self.ignoring))
+        if self.returning:
+            statement = statement.returning(*[self.table.c[name] for name in self.returning])
+        return statement
 
 
 class BulkUpdate:
     """``UPDATE`` of many rows of ``table``, each found by its ``key`` columns.
 
-    Each row gives its key and the columns it sets (all rows the same columns);
+    Each row gives its key and the columns it sets;
     ``also`` holds what every row sets alike (a constant, or an expression of the
     row's old values such as a version counter's increment). A key of the id and
     a version column updates only the rows still at the version the caller read.
@@ -80,19 +109,20 @@ class BulkUpdate:
 
     def execute(self, session: Session, rows: Sequence[Row]) -> int:
         """Update the rows; returns how many were found (and so updated)."""
-        if not rows:
-            return 0
-        dialect, columns = dialect_of(session), tuple(rows[0])
-        statement = self._built.get((dialect, columns))
-        if statement is None:
-            statement = self._build(dialect, columns)
-            self._built[dialect, columns] = statement
-        if dialect == "postgresql":
-            result = session.execute(statement, arrays_of(rows, columns))
-        else:
-            result = session.execute(statement, [{f"v_{name}": row[name] for name in columns}
-                                                 for row in rows])
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        dialect = dialect_of(session)
+        found = 0
+        for columns, group in by_columns(rows):
+            statement = self._built.get((dialect, columns))
+            if statement is None:
+                statement = self._build(dialect, columns)
+                self._built[dialect, columns] = statement
+            if dialect == "postgresql":
+                result = session.execute(statement, arrays_of(group, columns))
+            else:
+                result = session.execute(statement, [{f"v_{name}": row[name]
+                                                      for name in columns} for row in group])
+            found += int(result.rowcount)  # type: ignore[attr-defined]
+        return found
 
     def _build(self, dialect: str, columns: tuple[str, ...]) -> Any:
         missing = [name for name in self.key if name not in columns]

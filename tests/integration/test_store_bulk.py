@@ -100,3 +100,33 @@ def test_naive_datetimes_are_refused_as_a_single_row_write_would_refuse_them(
 def test_rows_without_their_key_are_a_clear_error(sessions: sessionmaker[Session]) -> None:
     with pytest.raises(ValueError, match="each row must give id"), sessions.begin() as session:
         BulkUpdate(PROSPECTS).execute(session, [{"first_name": "Ada"}])
+
+
+def test_rows_already_there_by_the_unique_key_are_skipped_and_only_the_new_returned(
+        sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        BulkInsert(PROSPECTS).execute(session, [prospect(1, first_name="Ada")])
+    insert = BulkInsert(PROSPECTS, ignoring=("email_key",), returning=("id", "email_key"))
+    with sessions.begin() as session:
+        made = insert.execute(session, [prospect(1, first_name="Someone else"), prospect(2)])
+    rows = stored(sessions)
+    assert [tuple(row) for row in made] == [(rows["p2@x.example"].id, "p2@x.example")]
+    assert rows["p1@x.example"].first_name == "Ada"
+
+
+def test_rows_that_set_different_columns_are_all_written(
+        sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        made = BulkInsert(PROSPECTS, returning=("email",)).execute(session, [
+            prospect(1), prospect(2, first_name="Bob"), prospect(3)])
+    assert sorted(email for email, in made) == ["p1@x.example", "p2@x.example", "p3@x.example"]
+    ids = {email: p.id for email, p in stored(sessions).items()}
+    with sessions.begin() as session:
+        found = BulkUpdate(PROSPECTS).execute(session, [
+            {"id": ids["p1@x.example"], "first_name": "Ada"},
+            {"id": ids["p2@x.example"], "last_name": "Smith"},
+            {"id": ids["p3@x.example"], "first_name": "Cy", "last_name": "Young"}])
+    assert found == 3
+    rows = stored(sessions)
+    assert [(rows[f"p{n}@x.example"].first_name, rows[f"p{n}@x.example"].last_name)
+            for n in (1, 2, 3)] == [("Ada", None), ("Bob", "Smith"), ("Cy", "Young")]
