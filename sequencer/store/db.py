@@ -32,7 +32,22 @@ def make_engine(url: str, **options: Any) -> Engine:
         return engine
     sized = {} if "poolclass" in options else {"pool_size": POOL_SIZE,
                                                  "max_overflow": MAX_OVERFLOW}
-    return create_engine(url, pool_pre_ping=True, **{**sized, **options})
+    engine = create_engine(url, pool_pre_ping=True, **{**sized, **options})
+    event.listen(engine, "connect", _binary_arrays)
+    return engine
+
+
+def _binary_arrays(connection: Any, _record: Any) -> None:
+    """Send Python lists to PostgreSQL as binary arrays.
+
+    psycopg's default is the text form, which it builds in Python, quoting and
+    escaping every element (each JSON document in full): it took 40% of a bulk
+    enrollment's time once rows went as arrays (``sequencer.store.bulk``). The
+    binary form packs each element with its C dumper, and needs no escaping.
+    """
+    from psycopg.types.array import ListBinaryDumper
+
+    connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
