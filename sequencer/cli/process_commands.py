@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import threading
@@ -33,6 +34,7 @@ def scheduler_command(poll: float, batch: int, sweep_every: float) -> None:
     from workers.main import execute_step
 
     app = bootstrap(settings)
+    gc.freeze()  # what exists now lives as long as the process: no collection need walk it
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
