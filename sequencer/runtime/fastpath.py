@@ -94,8 +94,8 @@ def lock_rows(session: Session, ids: Iterable[int], *, of_runs: bool = False
 
     ``ids`` are the enrollments', or with ``of_runs`` those of runs of theirs.
     """
-    return {row.id: row for row in session.execute(
-        _locking(dialect_of(session), of_runs), {"b_ids": sorted(set(ids))})}
+    return {row.id: row for row in session.execute(  # .all(): one fetch, not one per row
+        _locking(dialect_of(session), of_runs), {"b_ids": sorted(set(ids))}).all()}
 
 
 def prepare_batch(session: Session, app: App, run_ids: Sequence[int],
@@ -125,7 +125,7 @@ def prepare_batch(session: Session, app: App, run_ids: Sequence[int],
     if not candidates:
         return batch
     prospects = {p.id: p for p in session.execute(_prospects(dialect), {
-        "b_ids": list({row.prospect_id for _, row, _, _ in candidates})})}
+        "b_ids": list({row.prospect_id for _, row, _, _ in candidates})}).all()}
     suppressed = suppressed_among(session, (p.email_key for p in prospects.values()))
     touches = recent_touches(session, prospects, now)
     room = _mailbox_room(session, {row.mailbox_id for _, row, _, _ in candidates}, now)

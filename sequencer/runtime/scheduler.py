@@ -82,7 +82,7 @@ def claim(session: Session, app: App, limit: int) -> tuple[list[int], int]:
     wanted: dict[int, dict[str, object]] = {}
     others: list[int] = []
     versions: dict[int, int] = {}
-    for row in session.execute(_due_query(dialect), {"b_now": now, "b_limit": limit}):
+    for row in session.execute(_due_query(dialect), {"b_now": now, "b_limit": limit}).all():
         versions[row.id] = row.row_version
         definition = definition_of(session, app, row.sequence_version_id)
         state = read_state(row)
@@ -99,7 +99,7 @@ def claim(session: Session, app: App, limit: int) -> tuple[list[int], int]:
         rows = list(wanted.values())
         runs = {enrollment_id: run_id for run_id, enrollment_id in session.execute(
             _upsert_claims(dialect), arrays_of(rows, _CLAIM_COLUMNS)
-            if dialect == "postgresql" else rows)}
+            if dialect == "postgresql" else rows).all()}
         if runs:
             seen = [{"id": enrollment_id, "row_version": versions[enrollment_id]}
                     for enrollment_id in runs]
