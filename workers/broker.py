@@ -6,6 +6,7 @@ module (``workers.main``) before the actors are declared, as Dramatiq requires.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import dramatiq
@@ -39,6 +40,34 @@ def redis_client(url: str) -> redis.Redis:
     pool = redis.BlockingConnectionPool.from_url(
         url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS)
     return redis.Redis(connection_pool=pool)
+
+
+def send_each(actor: dramatiq.Actor[Any, Any], arguments: Iterable[tuple[Any, ...]]) -> None:
+    """One message per argument tuple; on Redis all of them in one round trip.
+
+    Dramatiq enqueues a message by calling its ``dispatch`` script on Redis and
+    waiting for the answer. For a scheduler enqueueing hundreds of runs a pass,
+    those round trips were most of its CPU: here the script's calls are queued on a
+    pipeline for the time of the loop and sent together. Only where no other thread
+    uses the broker at the same time (the scheduler; a worker's acknowledgements go
+    through the same script), and a broker of another kind sends one by one.
+    """
+    broker = actor.broker
+    scripts = getattr(broker, "scripts", None) if isinstance(broker, RedisBroker) else None
+    dispatch = scripts.get("dispatch") if isinstance(scripts, dict) else None
+    if dispatch is None:
+        for args in arguments:
+            actor.send(*args)
+        return
+    own = dispatch.registered_client
+    with own.pipeline(transaction=False) as pipeline:
+        dispatch.registered_client = pipeline
+        try:
+            for args in arguments:
+                actor.send(*args)
+        finally:
+            dispatch.registered_client = own
+        pipeline.execute()
 
 
 def setup_broker(settings: Settings) -> dramatiq.Broker:

@@ -6,7 +6,7 @@ import gc
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
@@ -64,9 +64,11 @@ def scheduler_command(poll: float, batch: int, sweep_every: float) -> None:
         app.close()
 
 
-def _enqueue(actor: Any) -> Callable[[int], None]:
-    def send(run_id: int) -> None:
-        actor.send(run_id)
+def _enqueue(actor: Any) -> Callable[[Sequence[int]], None]:
+    from workers.broker import send_each
+
+    def send(run_ids: Sequence[int]) -> None:
+        send_each(actor, [(run_id,) for run_id in run_ids])
 
     return send
 

@@ -127,7 +127,7 @@ def _settle(app: App, renderer: Renderer, *, sweeping: bool) -> int:
     total = 0
     while True:
         claimed: list[int] = []
-        report = tick(app, claimed.append, sweeping=sweeping)
+        report = tick(app, claimed.extend, sweeping=sweeping)
         sweeping = False
         if claimed:
             execute_batch(app, claimed, renderer)

@@ -24,7 +24,7 @@ from sequencer.store.models import Enrollment
 def run_once(app: App, renderer: Renderer | None = None) -> TickReport:
     renderer = renderer or Renderer(app.templates)
     claimed: list[int] = []
-    report = tick(app, claimed.append)
+    report = tick(app, claimed.extend)
     if claimed:
         execute_batch(app, claimed, renderer)
     return report

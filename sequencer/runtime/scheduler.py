@@ -9,7 +9,7 @@ need no I/O (a pause ending, a branch resolving) are applied right here.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,7 +39,7 @@ RUNS: Table = StepRun.__table__  # type: ignore[assignment]
 CLAIM_BATCH = 500
 STUCK_SENDING = timedelta(seconds=600)  # the default; settings.stuck_sending_seconds rules
 
-Enqueue = Callable[[int], None]
+Enqueue = Callable[[Sequence[int]], None]  # one message per run, in one go where it can
 
 
 @dataclass
@@ -63,8 +63,8 @@ def tick(app: App, enqueue: Enqueue, *, limit: int = CLAIM_BATCH,
         # Another scheduler changed one of these enrollments first (SQLite has no SKIP
         # LOCKED): this pass is rolled back whole and the next one claims what is left.
         return report
-    for run_id in runs:  # enqueue only after the claim committed
-        enqueue(run_id)
+    if runs:  # enqueued only after the claim committed
+        enqueue(runs)
     report.claimed = len(runs)
     return report
 
@@ -225,8 +225,8 @@ def sweep(app: App, enqueue: Enqueue) -> tuple[int, int]:
         requeue = [run.id for run in stuck]
     _retry_abandoned(app, now - stuck_claim)
     _replay_advances(app, now - stuck_claim)
-    for run_id in requeue:
-        enqueue(run_id)
+    if requeue:
+        enqueue(requeue)
     return len(requeue), int(silent or 0)
 
 

@@ -34,7 +34,7 @@ def setup(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     with app.sessions() as session:  # when the last of them falls due (jitter spreads them)
         clock.set(session.scalar(select(func.max(Enrollment.next_run_at))))
     claimed: list[int] = []
-    tick(app, claimed.append)
+    tick(app, claimed.extend)
     assert len(claimed) == 41
     return app, outbox, claimed
 

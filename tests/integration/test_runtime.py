@@ -95,7 +95,7 @@ def test_a_reply_recorded_while_the_step_is_queued_produces_no_send(
     app, clock, _outbox = setup(database_url, tmp_path)
     clock.set(first_due(app))
     claimed: list[int] = []
-    tick(app, claimed.append)
+    tick(app, claimed.extend)
     assert claimed
     act_on(app, "ann@acme.example", ev.ReplyReceived(), kind="reply")
     outcomes = {execute(app, run_id) for run_id in claimed}
@@ -111,7 +111,7 @@ def test_the_same_step_run_delivered_twice_sends_once(database_url: str, tmp_pat
     app, clock, outbox = setup(database_url, tmp_path)
     clock.set(first_due(app))
     claimed: list[int] = []
-    tick(app, claimed.append)
+    tick(app, claimed.extend)
     first = [execute(app, run_id) for run_id in claimed]
     again = [execute(app, run_id) for run_id in claimed]
     assert set(first) == {"sent"} and all(o.startswith("duplicate") for o in again)
@@ -182,7 +182,7 @@ def test_a_send_left_in_flight_becomes_uncertain_and_is_never_resent(
 
     monkeypatch.setattr(handover, "handover", die_after_handing_over)
     claimed: list[int] = []
-    tick(app, claimed.append)
+    tick(app, claimed.extend)
     with pytest.raises(Crash):
         execute(app, claimed[0])
     monkeypatch.undo()
@@ -252,7 +252,7 @@ def test_two_schedulers_at_once_never_claim_the_same_step(
     def schedule(index: int) -> None:
         barrier.wait()
         for _ in range(5):
-            tick(apps[index], claimed[index].append, limit=30)
+            tick(apps[index], claimed[index].extend, limit=30)
 
     threads = [threading.Thread(target=schedule, args=(i,)) for i in range(2)]
     for thread in threads:
@@ -275,7 +275,7 @@ def test_a_run_prepared_twice_is_handed_over_by_its_latest_preparation_only(
     app, clock, outbox = setup(database_url, tmp_path, PEOPLE[0], PEOPLE[1])
     clock.set(first_due(app))
     claimed: list[int] = []
-    tick(app, claimed.append)
+    tick(app, claimed.extend)
     with app.sessions.begin() as session:  # a worker prepares, then stalls before the lock
         stale = executor._prepare(session, app, claimed[0], Renderer(app.templates))
     assert isinstance(stale, executor.Prepared)
@@ -283,7 +283,7 @@ def test_a_run_prepared_twice_is_handed_over_by_its_latest_preparation_only(
     tick(app, lambda _: None)  # the sweeper puts the abandoned run off (to its next window)
     clock.set(first_due(app))
     again: list[int] = []
-    tick(app, again.append)  # ... and another worker gets it
+    tick(app, again.extend)  # ... and another worker gets it
     assert again == claimed
     assert execute(app, again[0]) == "sent"
     assert not handover(app, next_run=stale)
@@ -299,7 +299,7 @@ def test_a_send_recorded_but_not_yet_advanced_is_advanced_by_the_sweeper(
     app, clock, outbox = setup(database_url, tmp_path, PEOPLE[0], PEOPLE[1])
     clock.set(first_due(app))
     claimed: list[int] = []
-    tick(app, claimed.append)
+    tick(app, claimed.extend)
 
     class Crash(Exception):
         pass

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dramatiq
 import pytest
@@ -20,7 +22,7 @@ from sequencer.services.enroll import enroll_csv
 from sequencer.services.mailboxes import add_mailbox
 from sequencer.store.models import Message, StepRun
 from tests.integration.helpers import COLD, make_app, write_csv
-from workers.broker import REDIS_CONNECTIONS, redis_client
+from workers.broker import REDIS_CONNECTIONS, redis_client, send_each
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +65,7 @@ def test_each_message_sent_twice_to_the_workers_sends_one_email(
     from workers.actors import execute_step
 
     claimed: list[int] = []
-    tick(postgres_app, claimed.append)
+    tick(postgres_app, claimed.extend)
     assert len(claimed) == 40
     for run_id in claimed + claimed:  # every message delivered twice
         execute_step.send(run_id)
@@ -104,3 +106,36 @@ def test_more_threads_than_redis_connections_wait_their_turn_instead_of_failing(
     finally:
         feeder.delete(*keys)
     assert all(result is not None and result[1] == b"done" for result in results)
+
+
+def test_a_scheduler_pass_enqueues_its_runs_together_and_each_is_delivered_once(
+        redis_broker: RedisBroker) -> None:
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    @dramatiq.actor(queue_name="batch-test", broker=redis_broker)
+    def record(number: int) -> None:
+        with lock:
+            seen.append(number)
+
+    round_trips = 0
+    real_execute = redis.client.Pipeline.execute
+
+    def counting_execute(self: redis.client.Pipeline, *args: Any, **kwargs: Any) -> Any:
+        nonlocal round_trips
+        round_trips += 1
+        return real_execute(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(redis.client.Pipeline, "execute", counting_execute)
+        send_each(record, [(n,) for n in range(300)])
+    assert round_trips == 1
+    # The broker's own calls (a worker's acknowledgements among them) go to Redis again.
+    assert redis_broker.scripts["dispatch"].registered_client is redis_broker.client
+    worker = dramatiq.Worker(redis_broker, worker_threads=4)
+    worker.start()
+    try:
+        redis_broker.join("batch-test", timeout=60_000)
+    finally:
+        worker.stop()
+    assert sorted(seen) == list(range(300))
