@@ -34,8 +34,8 @@ def process_pipeline() -> Pipeline:
 
 def long_lived() -> None:
     """Take what exists now (modules, the app, its caches) out of the garbage collector's
-    sight: it lives as long as the process, and a full collection walked all of it, 58 ms
-    each time in the middle of a worker's sends."""
+    sight: it lives as long as the process (a worker's or the scheduler's), and a full
+    collection walked all of it, 58 ms each time in the middle of a worker's sends."""
     gc.freeze()
 
 

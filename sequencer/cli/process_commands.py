@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import signal
 import sys
 import threading
@@ -32,9 +31,10 @@ def scheduler_command(poll: float, batch: int, sweep_every: float) -> None:
                                    "the embedded mode, or point it at Redis")
     # One import: workers.main sets the broker up before it declares the actors.
     from workers.main import execute_step
+    from workers.process import long_lived
 
     app = bootstrap(settings)
-    gc.freeze()  # what exists now lives as long as the process: no collection need walk it
+    long_lived()
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -26,6 +26,7 @@ from sequencer.runtime.compose import Prepared
 from sequencer.runtime.transports import transport_for
 from sequencer.services.app import App
 from sequencer.store.models import Message, StepRun
+from sequencer.store.types import aware_utc
 
 SEND_LOCK = threading.Lock()
 
@@ -73,14 +74,12 @@ def handover(app: App, *, sent: tuple[int, str | None] | None = None,
     now = app.clock.now()
     if connection.dialect.name == "postgresql":
         run_id, provider_id = sent or (None, None)
-        if now.utcoffset() is None:
-            raise ValueError(f"naive datetime {now!r}: the store only takes aware times")
         driver: Any = connection.connection.driver_connection
         if not driver.autocommit:
             raise ValueError("a hand-over needs an autocommit connection (handover.connect)")
         with driver.cursor() as cursor:
             moved = cursor.execute(_HANDOVER_PG, {
-                "now": now, "sent": run_id, "provider": provider_id,
+                "now": aware_utc(now), "sent": run_id, "provider": provider_id,
                 "run": next_run.run_id if next_run else None,
                 "attempt": next_run.attempt if next_run else None}).fetchone()
         return next_run is None or moved is not None  # autocommit: durable already

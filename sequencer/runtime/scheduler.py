@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -29,7 +28,7 @@ from sequencer.services.app import App
 from sequencer.services.learned import definition_for
 from sequencer.services.sequences import definition_of
 from sequencer.store.bound import dialect_of, locked
-from sequencer.store.bulk import BulkUpdate, arrays_of, unnested
+from sequencer.store.bulk import BulkInsert, BulkUpdate
 from sequencer.store.codec import read_state
 from sequencer.store.models import Enrollment, Message, StepRun
 from sequencer.store.upsert import insert_ignoring
@@ -96,10 +95,8 @@ def claim(session: Session, app: App, limit: int) -> tuple[list[int], int]:
                           "attempts": 0}
     runs: dict[int, int] = {}
     if wanted:
-        rows = list(wanted.values())
-        runs = {enrollment_id: run_id for run_id, enrollment_id in session.execute(
-            _upsert_claims(dialect), arrays_of(rows, _CLAIM_COLUMNS)
-            if dialect == "postgresql" else rows).all()}
+        runs = {enrollment_id: run_id for run_id, enrollment_id in _CLAIMS.execute(
+            session, list(wanted.values()))}
         if runs:
             seen = [{"id": enrollment_id, "row_version": versions[enrollment_id]}
                     for enrollment_id in runs]
@@ -131,28 +128,19 @@ def _due_query(dialect: str) -> Any:
 _QUEUED = BulkUpdate(ENROLLMENTS, key=("id", "row_version"), also={
     "next_run_at": None, "schedule_note": "queued",
     "row_version": ENROLLMENTS.c.row_version + 1})
-_CLAIM_COLUMNS = ("enrollment_id", "step_id", "round", "kind", "state", "scheduled_for",
-                  "claimed_at", "attempts")
 
 
-@functools.cache
-def _upsert_claims(dialect: str) -> Any:
-    """Insert step runs; a run put off earlier (cap, window, retry) is claimed again.
-
-    A run in any other state (claimed, sent...) is left alone and not returned.
-    On PostgreSQL the rows go as arrays (``sequencer.store.bulk``); on SQLite as an
-    executemany with RETURNING, which SQLAlchemy sends as multi-row inserts.
-    """
-    statement: Any
-    if dialect == "postgresql":
-        statement = postgresql.insert(RUNS).from_select(_CLAIM_COLUMNS,
-                                                        unnested(RUNS, _CLAIM_COLUMNS))
-    else:
-        statement = sqlite.insert(RUNS)
+def _claim_again(statement: Any) -> Any:
+    """A run put off earlier (cap, window, retry) is claimed again; a run in any other
+    state (claimed, sent...) is left alone and not returned."""
     return statement.on_conflict_do_update(
         index_elements=["enrollment_id", "step_id", "round"],
         set_={"state": "claimed", "claimed_at": statement.excluded.claimed_at},
-        where=RUNS.c.state == "deferred").returning(RUNS.c.id, RUNS.c.enrollment_id)
+        where=RUNS.c.state == "deferred")
+
+
+# The step runs of a pass, in one statement (``sequencer.store.bulk``).
+_CLAIMS = BulkInsert(RUNS, on_conflict=_claim_again, returning=("id", "enrollment_id"))
 
 
 def _executor_step(definition: Definition, state: EnrollmentState) -> Step | None:

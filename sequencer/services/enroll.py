@@ -35,13 +35,15 @@ from sequencer.store.bulk import BulkInsert
 from sequencer.store.codec import columns_of
 from sequencer.store.models import Enrollment, Mailbox, Prospect, SequenceVersion
 from sequencer.store.queries import suppressions_of
+from sequencer.store.upsert import keeping_existing
 from sequencer.timing.sendtime import mix
 from sequencer.validation import zone_exists
 
 BATCH = 2000  # measured: 2,000 rows a transaction enrolls ~50% faster than 1,000
 ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[assignment]
 PROSPECTS: Table = Prospect.__table__  # type: ignore[assignment]
-_NEW_PROSPECTS = BulkInsert(PROSPECTS, ignoring=("email_key",), returning=("id", "email_key"))
+_NEW_PROSPECTS = BulkInsert(PROSPECTS, on_conflict=keeping_existing(("email_key",)),
+                            returning=("id", "email_key"))
 _NEW_ENROLLMENTS = BulkInsert(ENROLLMENTS, returning=("id", "prospect_id"))
 Progress = Callable[[int], None]
 

@@ -11,16 +11,16 @@ batch. SQLite keeps a plain executemany, which is what it does best.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, String, Table, bindparam, cast, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from sequencer.store.bound import dialect_of
+from sequencer.store.upsert import dialect_insert
 
 Row = Mapping[str, Any]
 
@@ -53,76 +53,84 @@ def by_columns(rows: Sequence[Row]) -> list[tuple[tuple[str, ...], list[Row]]]:
     return list(groups.values())
 
 
-class BulkInsert:
-    """``INSERT`` of many rows of ``table`` at once.
+class _Bulk:
+    """One statement per dialect and set of columns, built on first use; the rows of
+    each set of columns go in one execution."""
 
-    ``ignoring``: the columns of a unique key; a row whose key exists already is
-    skipped (``ON CONFLICT DO NOTHING``). ``returning``: the columns to return of
-    the rows inserted, in no particular order.
-    """
-
-    def __init__(self, table: Table, *, ignoring: Sequence[str] = (),
-                 returning: Sequence[str] = ()) -> None:
-        self.table, self.ignoring, self.returning = table, tuple(ignoring), tuple(returning)
+    def __init__(self, table: Table) -> None:
+        self.table = table
         self._built: dict[tuple[str, tuple[str, ...]], Any] = {}
 
-    def execute(self, session: Session, rows: Sequence[Row]) -> list[Any]:
-        """Insert the rows; returns the ``returning`` columns of those inserted."""
+    def _run(self, session: Session, rows: Sequence[Row]) -> list[Any]:
         dialect = dialect_of(session)
-        made: list[Any] = []
+        results = []
         for columns, group in by_columns(rows):
             statement = self._built.get((dialect, columns))
             if statement is None:
-                statement = self._build(dialect, columns)
-                self._built[dialect, columns] = statement
-            result = session.execute(statement, arrays_of(group, columns)
-                                     if dialect == "postgresql" else list(group))
-            if self.returning:
-                made.extend(result)
-        return made
+                statement = self._built[dialect, columns] = self._build(dialect, columns)
+            results.append(session.execute(statement, arrays_of(group, columns)
+                                           if dialect == "postgresql"
+                                           else self._executemany(group)))
+        return results
 
     def _build(self, dialect: str, columns: tuple[str, ...]) -> Any:
-        module: Any = postgresql if dialect == "postgresql" else sqlite
-        statement = module.insert(self.table)
+        raise NotImplementedError
+
+    def _executemany(self, rows: list[Row]) -> list[Row]:
+        return rows
+
+
+class BulkInsert(_Bulk):
+    """``INSERT`` of many rows of ``table`` at once.
+
+    ``on_conflict``: what to do with a row whose unique key exists already, given
+    the backend's insert statement (``sequencer.store.upsert.keeping_existing``, or
+    an ``ON CONFLICT DO UPDATE``). ``returning``: the columns to return of the rows
+    inserted (or updated), in no particular order.
+    """
+
+    def __init__(self, table: Table, *, on_conflict: Callable[[Any], Any] | None = None,
+                 returning: Sequence[str] = ()) -> None:
+        super().__init__(table)
+        self.on_conflict, self.returning = on_conflict, tuple(returning)
+
+    def execute(self, session: Session, rows: Sequence[Row]) -> list[Any]:
+        """Insert the rows; returns the ``returning`` columns of those written."""
+        results = self._run(session, rows)
+        return [row for result in results for row in result.all()] if self.returning else []
+
+    def _build(self, dialect: str, columns: tuple[str, ...]) -> Any:
+        statement = dialect_insert(self.table, dialect)
         if dialect == "postgresql":
             statement = statement.from_select(columns, unnested(self.table, columns))
-        if self.ignoring:
-            statement = statement.on_conflict_do_nothing(index_elements=list(self.ignoring))
+        if self.on_conflict is not None:
+            statement = self.on_conflict(statement)
         if self.returning:
             statement = statement.returning(*[self.table.c[name] for name in self.returning])
         return statement
 
 
-class BulkUpdate:
+class BulkUpdate(_Bulk):
     """``UPDATE`` of many rows of ``table``, each found by its ``key`` columns.
 
-    Each row gives its key and the columns it sets;
-    ``also`` holds what every row sets alike (a constant, or an expression of the
-    row's old values such as a version counter's increment). A key of the id and
-    a version column updates only the rows still at the version the caller read.
+    Each row gives its key and the columns it sets; ``also`` holds what every row
+    sets alike (a constant, or an expression of the row's old values such as a
+    version counter's increment). A key of the id and a version column updates
+    only the rows still at the version the caller read.
     """
 
     def __init__(self, table: Table, *, key: Sequence[str] = ("id",),
                  also: Mapping[str, Any] | None = None) -> None:
-        self.table, self.key, self.also = table, tuple(key), dict(also or {})
-        self._built: dict[tuple[str, tuple[str, ...]], Any] = {}
+        super().__init__(table)
+        self.key, self.also = tuple(key), dict(also or {})
 
     def execute(self, session: Session, rows: Sequence[Row]) -> int:
         """Update the rows; returns how many were found (and so updated)."""
-        dialect = dialect_of(session)
-        found = 0
-        for columns, group in by_columns(rows):
-            statement = self._built.get((dialect, columns))
-            if statement is None:
-                statement = self._build(dialect, columns)
-                self._built[dialect, columns] = statement
-            if dialect == "postgresql":
-                result = session.execute(statement, arrays_of(group, columns))
-            else:
-                result = session.execute(statement, [{f"v_{name}": row[name]
-                                                      for name in columns} for row in group])
-            found += int(result.rowcount)  # type: ignore[attr-defined]
-        return found
+        return sum(int(result.rowcount) for result in self._run(session, rows))
+
+    def _executemany(self, rows: list[Row]) -> list[Row]:
+        # SQLAlchemy reserves bind names equal to column names for the SET clause
+        return [{f"v_{name}": value for name, value in row.items()} for row in rows]
 
     def _build(self, dialect: str, columns: tuple[str, ...]) -> Any:
         missing = [name for name in self.key if name not in columns]
@@ -131,8 +139,7 @@ class BulkUpdate:
                              f"{self.table.name} rows to update")
         changed = [name for name in columns if name not in self.key]
         if dialect == "postgresql":
-            rows = unnested(self.table, columns).subquery("v")
-            given: Any = rows.c
+            given: Any = unnested(self.table, columns).subquery("v").c
         else:
             given = {name: bindparam(f"v_{name}") for name in columns}
         return update(self.table).where(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sequencer.store.bulk import BulkInsert, BulkUpdate
 from sequencer.store.db import make_engine
 from sequencer.store.models import Prospect
+from sequencer.store.upsert import keeping_existing
 
 PROSPECTS: Table = Prospect.__table__  # type: ignore[assignment]
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -106,7 +107,8 @@ def test_rows_already_there_by_the_unique_key_are_skipped_and_only_the_new_retur
         sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         BulkInsert(PROSPECTS).execute(session, [prospect(1, first_name="Ada")])
-    insert = BulkInsert(PROSPECTS, ignoring=("email_key",), returning=("id", "email_key"))
+    insert = BulkInsert(PROSPECTS, on_conflict=keeping_existing(("email_key",)),
+                        returning=("id", "email_key"))
     with sessions.begin() as session:
         made = insert.execute(session, [prospect(1, first_name="Someone else"), prospect(2)])
     rows = stored(sessions)
