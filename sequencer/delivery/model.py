@@ -14,6 +14,11 @@ A transport's contract with the durable runtime (RELIABILITY.md, rules 3 and 9):
 - Any other exception (a time limit, ``KeyboardInterrupt``) escaping ``send`` leaves
   the outcome unknown and must be treated as uncertain.
 
+A send may also be taken in two halves (``begin_send``): ``begin`` may start talking
+to the provider but delivers nothing, ``finish`` delivers (with ``send``'s contract)
+and ``abandon`` withdraws. The runtime records a run ``sending`` between the two, so
+the provider reads the SMTP envelope while the database records the hand-over.
+
 This package must not import sequencer.store, sequencer.runtime or sequencer.engine.
 """
 
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sequencer.errors import TransientSendError
 
@@ -73,3 +78,45 @@ class Transport(Protocol):
     def close(self) -> None:
         """Release connections; the transport may still be used afterwards (it reconnects)."""
         ...
+
+
+class Delivery(Protocol):
+    """A send under way: ``finish`` or ``abandon`` it, once."""
+
+    def finish(self) -> SendResult:
+        """Deliver, with ``Transport.send``'s contract (it raises what ``send`` would)."""
+        ...
+
+    def abandon(self) -> None:
+        """Withdraw: nothing is delivered, and the transport is ready for the next send."""
+        ...
+
+
+@runtime_checkable
+class StagedTransport(Transport, Protocol):
+    """A transport that can start a send before it is allowed to deliver it."""
+
+    def begin(self, email: OutboundEmail) -> Delivery:
+        """Start sending ``email`` without delivering it; never raises a ``DeliveryError``
+        (what went wrong is raised by ``finish``)."""
+        ...
+
+
+class _SendOnFinish:
+    """The two halves for a transport that only knows ``send``: all of it in ``finish``."""
+
+    def __init__(self, transport: Transport, email: OutboundEmail) -> None:
+        self._transport, self._email = transport, email
+
+    def finish(self) -> SendResult:
+        return self._transport.send(self._email)
+
+    def abandon(self) -> None:
+        pass
+
+
+def begin_send(transport: Transport, email: OutboundEmail) -> Delivery:
+    """Start sending ``email``; nothing is delivered before ``finish``."""
+    if isinstance(transport, StagedTransport):
+        return transport.begin(email)
+    return _SendOnFinish(transport, email)

@@ -16,7 +16,12 @@ from collections.abc import Callable
 
 from sequencer.delivery.dkim import DkimKey
 from sequencer.delivery.mime import build_mime
-from sequencer.delivery.model import OutboundEmail, SendResult, UncertainSendError
+from sequencer.delivery.model import (
+    Delivery,
+    OutboundEmail,
+    SendResult,
+    UncertainSendError,
+)
 from sequencer.errors import (
     DeliveryError,
     MailboxRefusedError,
@@ -80,18 +85,39 @@ class SmtpTransport:
         The MIME is built before any connection is opened, and building it checks every
         header and both addresses, so no CR or LF can reach MAIL FROM or RCPT TO either.
         """
+        return self.begin(email).finish()
+
+    def begin(self, email: OutboundEmail) -> Delivery:
+        """Build the message and, on a connection that offers PIPELINING, write its
+        envelope (MAIL FROM, RCPT TO, DATA) without waiting for the replies.
+
+        Nothing can be delivered before ``finish`` sends the content and its final dot,
+        so the runtime records the run ``sending`` while the server reads the envelope.
+        The transport is the delivery's until it is finished or abandoned.
+        """
+        try:
+            payload = self._payload(email)  # before the lock: DKIM signing is the slow part
+        except Exception as exc:  # e.g. a header injection: refused at ``finish``
+            return _Refused(exc)
+        self._lock.acquire()
+        smtp, written = self._smtp, None
+        try:
+            if smtp is not None and smtp.has_extn("pipelining"):
+                smtp.send(self._envelope_lines(email))
+                written = smtp
+        except OSError:  # closed while idle: ``finish`` connects afresh
+            self._drop()
+        except BaseException:
+            self._drop()
+            self._lock.release()
+            raise
+        return _SmtpDelivery(self, email, payload, written)
+
+    def _payload(self, email: OutboundEmail) -> bytes:
         message = build_mime(email)
         if self._dkim is not None:
             message = self._dkim.sign(message, email.from_address)
-        payload = _dot_stuffed(message)
-        with self._lock:
-            try:
-                return self._send_locked(email, payload)
-            except DeliveryError:
-                raise
-            except BaseException:
-                self._drop()  # an interrupt mid-command leaves the dialogue out of step
-                raise
+        return _dot_stuffed(message)
 
     def close(self) -> None:
         """Say QUIT and close; a later send opens a new connection."""
@@ -103,39 +129,46 @@ class SmtpTransport:
                 except OSError:  # smtplib's errors are OSErrors too
                     smtp.close()
 
-    def _send_locked(self, email: OutboundEmail, payload: bytes) -> SendResult:
+    def _send_locked(self, email: OutboundEmail, payload: bytes,
+                     written: smtplib.SMTP | None) -> SendResult:
+        """The exchange, on a connection whose envelope ``begin`` may have written."""
         reused = self._smtp is not None
         smtp = self._smtp or self._connect()
-        sender = self._return_path(email)
         try:
-            self._envelope(smtp, sender, email.to_address)
+            self._envelope(smtp, email, written=written is smtp)
         except _ClosedBetweenSends as exc:
             if not reused:
                 raise TransientSendError(f"{self!r}: {exc}") from exc
             smtp = self._connect()  # the one reconnection: an idle connection timed out
             try:
-                self._envelope(smtp, sender, email.to_address)
+                self._envelope(smtp, email, written=False)
             except _ClosedBetweenSends as again:
                 raise TransientSendError(f"{self!r}: {again}") from again
         return self._data(smtp, payload)
 
-    def _envelope(self, smtp: smtplib.SMTP, sender: str, recipient: str) -> None:
+    def _envelope_lines(self, email: OutboundEmail) -> str:
+        """MAIL FROM, RCPT TO and DATA, as one write. The addresses were checked when
+        the MIME was built, so they go out as they are (smtplib's quoteaddr would parse
+        each one again)."""
+        return (f"MAIL FROM:<{self._return_path(email)}>\r\n"
+                f"RCPT TO:<{email.to_address}>\r\nDATA\r\n")
+
+    def _envelope(self, smtp: smtplib.SMTP, email: OutboundEmail, *, written: bool) -> None:
         """MAIL FROM, RCPT TO and DATA, up to the server's go-ahead (354) for the content.
 
         A server that offers PIPELINING (RFC 2920; Postfix, Exim and the big providers
-        do) gets the three commands in one write: one round trip instead of three on
-        the path every email takes. The addresses were checked when the MIME was built,
-        so they go out as they are (smtplib's quoteaddr would parse each one again).
+        do) gets the three commands in one write (``written``: already sent by
+        ``begin``): one round trip instead of three on the path every email takes.
         """
-        mail_from, rcpt_to = f"MAIL FROM:<{sender}>\r\n", f"RCPT TO:<{recipient}>\r\n"
         if not smtp.has_extn("pipelining"):
+            mail_from, rcpt_to, go_ahead = self._envelope_lines(email).splitlines(keepends=True)
             self._expect(smtp, *self._mail_reply(smtp, mail_from), "MAIL FROM", (250,))
             code, reply = self._command(smtp, lambda: _ask(smtp, rcpt_to), "RCPT TO")
             self._expect(smtp, code, reply, "RCPT TO", (250, 251))
-            code, reply = self._command(smtp, lambda: _ask(smtp, "DATA\r\n"), "DATA")
+            code, reply = self._command(smtp, lambda: _ask(smtp, go_ahead), "DATA")
             self._expect(smtp, code, reply, "DATA", (354,))
             return
-        mail = self._mail_reply(smtp, mail_from + rcpt_to + "DATA\r\n")
+        mail = self._mail_reply(smtp, "" if written else self._envelope_lines(email))
         rcpt = self._command(smtp, smtp.getreply, "RCPT TO")
         data = self._command(smtp, smtp.getreply, "DATA")
         for (code, reply), stage, wanted in ((mail, "MAIL FROM", (250,)),
@@ -284,6 +317,55 @@ class SmtpTransport:
             smtp.close()
 
 
+class _SmtpDelivery:
+    """A send ``begin`` started: it holds the transport's lock until it is settled."""
+
+    def __init__(self, transport: SmtpTransport, email: OutboundEmail, payload: bytes,
+                 written: smtplib.SMTP | None) -> None:
+        self._transport, self._email, self._payload = transport, email, payload
+        self._written = written
+        self._settled = False
+
+    def finish(self) -> SendResult:
+        transport = self._settle()
+        try:
+            return transport._send_locked(self._email, self._payload, self._written)
+        except DeliveryError:
+            raise
+        except BaseException:
+            transport._drop()  # an interrupt mid-command leaves the dialogue out of step
+            raise
+        finally:
+            transport._lock.release()
+
+    def abandon(self) -> None:
+        transport = self._settle()
+        try:
+            if self._written is not None:  # the server may be waiting for content: hanging
+                transport._drop()          # up before the final dot delivers nothing
+        finally:
+            transport._lock.release()
+
+    def _settle(self) -> SmtpTransport:
+        if self._settled:
+            raise RuntimeError("this send was already finished or abandoned")
+        self._settled = True
+        return self._transport
+
+
+class _Refused:
+    """A send refused before anything was written: ``finish`` raises why."""
+
+    def __init__(self, error: Exception) -> None:
+        self._error = error
+
+    def finish(self) -> SendResult:
+        raise self._error
+
+    def abandon(self) -> None:
+        pass
+
+
 def _reply_error(code: int, reply: bytes | str, stage: str) -> DeliveryError:
     """Translate an SMTP reply: 5xx is permanent, anything else worth another try."""
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
@@ -294,8 +376,9 @@ def _reply_error(code: int, reply: bytes | str, stage: str) -> DeliveryError:
 
 
 def _ask(smtp: smtplib.SMTP, commands: str) -> tuple[int, bytes]:
-    """Write command lines as they are; the reply to the first of them."""
-    smtp.send(commands)
+    """Write command lines as they are (none: already written); the reply to the first."""
+    if commands:
+        smtp.send(commands)
     return smtp.getreply()
 
 

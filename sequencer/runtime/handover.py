@@ -2,9 +2,11 @@
 
 One message is in flight per process at any moment (``SEND_LOCK``), so a worker
 killed at any line leaves at most one run ``sending``, which the sweeper turns
-``uncertain``. Each step of the hand-over is one short Core transaction with no
-external call inside; the ``sent`` mark of one message and the ``sending`` mark
-of the next share a commit, which halves the commits on a batch (ARCHITECTURE §8).
+``uncertain``. The transport may start the next message (its SMTP envelope) while
+the hand-over is recorded, but delivers it only once the run is ``sending``. Each
+step of the hand-over is one short Core transaction with no external call inside;
+the ``sent`` mark of one message and the ``sending`` mark of the next share a
+commit, which halves the commits on a batch (ARCHITECTURE §8).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, update
 
 from sequencer.delivery import UncertainSendError
+from sequencer.delivery.model import Delivery, SendResult, begin_send
 from sequencer.errors import (
     HeaderInjectionError,
     MailboxRefusedError,
@@ -97,6 +100,22 @@ def handover(app: App, *, sent: tuple[int, str | None] | None = None,
     return moved
 
 
+def _finish(delivery: Delivery) -> tuple[SendResult | None, Failure | None]:
+    """Deliver; the provider's answer, or what to record about its refusal."""
+    try:
+        return delivery.finish(), None
+    except HeaderInjectionError as exc:  # refused before anything left
+        return None, ("held", str(exc), None)
+    except UncertainSendError as exc:
+        return None, ("uncertain", str(exc), None)
+    except TransientSendError as exc:
+        return None, ("retry", str(exc), exc.retry_after)
+    except MailboxRefusedError as exc:  # the sender's login or account
+        return None, ("mailbox", str(exc), None)
+    except PermanentSendError as exc:
+        return None, ("failed", str(exc), None)
+
+
 def connect(app: App) -> Connection:
     """A connection for hand-overs: in autocommit on PostgreSQL (see ``_HANDOVER_PG``)."""
     if app.engine.dialect.name == "postgresql":
@@ -125,28 +144,25 @@ def send_all(app: App, prepared: Sequence[Prepared],
                 results.append((item, record_failure(
                     item, "retry", f"the mailbox's transport cannot be used: {exc}", None)))
                 continue
-            taken = handover(app, sent=pending, next_run=item, connection=connection)
+            # The envelope goes out while the hand-over is recorded; nothing is delivered
+            # before ``finish``, so the one message in flight is still the only one.
+            delivery = begin_send(transport, item.email)
+            try:
+                taken = handover(app, sent=pending, next_run=item, connection=connection)
+            except BaseException:
+                delivery.abandon()
+                raise
             pending = None
             if not taken:
+                delivery.abandon()
                 results.append((item, "duplicate (already handed over)"))
                 continue
             try:
-                result = transport.send(item.email)
-            except HeaderInjectionError as exc:  # refused before anything left
-                failure: Failure | None = ("held", str(exc), None)
-            except UncertainSendError as exc:
-                failure = ("uncertain", str(exc), None)
-            except TransientSendError as exc:
-                failure = ("retry", str(exc), exc.retry_after)
-            except MailboxRefusedError as exc:  # the sender's login or account
-                failure = ("mailbox", str(exc), None)
-            except PermanentSendError as exc:
-                failure = ("failed", str(exc), None)
+                result, failure = _finish(delivery)
             except BaseException as exc:  # a time limit, a bug: the message may have left
                 record_failure(item, "uncertain", f"interrupted while sending: {exc!r}", None)
                 raise
-            else:
-                failure = None
+            if result is not None:
                 pending = (item.run_id, result.provider_id)
             results.append((item, "sent" if failure is None
                             else record_failure(item, *failure)))

@@ -185,6 +185,48 @@ def test_a_server_offering_pipelining_gets_the_envelope_in_one_write(
     assert len(handler.messages) == 2
 
 
+def test_a_begun_send_delivers_nothing_until_it_is_finished(
+        sink: tuple[Sink, FreePortController], transport: SmtpTransport) -> None:
+    handler, _ = sink
+    transport.send(outbound())  # a connection to reuse: the next envelope goes out at once
+
+    delivery = transport.begin(outbound(message_id="<second-message@mail.example.com>"))
+    assert len(handler.messages) == 1  # the content has not left: nothing can be delivered
+    delivery.finish()
+
+    assert [m.data.count(b"second-message") for m in handler.messages] == [0, 1]
+    assert handler.pipelined == [handler.pipelining] * 2
+    assert handler.ehlos == 1
+    with pytest.raises(RuntimeError, match="already finished"):
+        delivery.finish()
+
+
+def test_an_abandoned_send_delivers_nothing_and_the_next_one_goes_out(
+        sink: tuple[Sink, FreePortController], transport: SmtpTransport) -> None:
+    handler, _ = sink
+    transport.send(outbound())
+
+    transport.begin(outbound(message_id="<abandoned@mail.example.com>")).abandon()
+    transport.send(outbound(message_id="<after-abandon@mail.example.com>"))
+
+    assert not any(b"abandoned@" in m.data for m in handler.messages)
+    assert [m.data.count(b"after-abandon") for m in handler.messages] == [0, 1]
+
+
+def test_a_message_refused_while_building_is_refused_when_finished_and_sends_nothing(
+        sink: tuple[Sink, FreePortController], transport: SmtpTransport) -> None:
+    handler, _ = sink
+
+    delivery = transport.begin(outbound(subject="a\nBcc: x@evil.test"))  # no error yet
+    with pytest.raises(HeaderInjectionError):
+        delivery.finish()
+
+    assert handler.messages == []
+    assert handler.ehlos == 0
+    transport.send(outbound())  # the transport is free again
+    assert len(handler.messages) == 1
+
+
 def test_a_connection_the_server_closed_between_sends_is_reopened_once(
         sink: tuple[Sink, FreePortController], transport: SmtpTransport) -> None:
     handler, controller = sink

@@ -270,7 +270,7 @@ def test_a_run_prepared_twice_is_handed_over_by_its_latest_preparation_only(
 ) -> None:
     import sequencer.runtime.executor as executor
     from sequencer.render import Renderer
-    from sequencer.runtime.handover import handover
+    from sequencer.runtime.handover import handover, send_all
 
     app, clock, outbox = setup(database_url, tmp_path, PEOPLE[0], PEOPLE[1])
     clock.set(first_due(app))
@@ -287,6 +287,8 @@ def test_a_run_prepared_twice_is_handed_over_by_its_latest_preparation_only(
     assert again == claimed
     assert execute(app, again[0]) == "sent"
     assert not handover(app, next_run=stale)
+    assert send_all(app, [stale], lambda *_: "not a failure") == [
+        (stale, "duplicate (already handed over)")]
     assert len(list(outbox.glob("*.eml"))) == 1
     app.close()
 
