@@ -6,13 +6,16 @@ module (``workers.main``) before the actors are declared, as Dramatiq requires.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dramatiq
 import redis
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import Middleware
 
 from sequencer.settings import Settings
@@ -42,37 +45,109 @@ def redis_client(url: str) -> redis.Redis:
     return redis.Redis(connection_pool=pool)
 
 
-def send_each(actor: dramatiq.Actor[Any, Any], arguments: Iterable[tuple[Any, ...]]) -> None:
-    """One message per argument tuple; on Redis all of them in one round trip.
+class _PerThreadPipeline:
+    """The broker's ``dispatch`` script, sent through the calling thread's pipeline when
+    it has one open (``pipelined``) and straight to Redis otherwise."""
 
-    Dramatiq enqueues a message by calling its ``dispatch`` script on Redis and
-    waiting for the answer. For a scheduler enqueueing hundreds of runs a pass,
-    those round trips were most of its CPU: here the script's calls are queued on a
-    pipeline for the time of the loop and sent together. Only where no other thread
-    uses the broker at the same time (the scheduler; a worker's acknowledgements go
-    through the same script), and a broker of another kind sends one by one.
+    def __init__(self, script: Any) -> None:
+        self.script = script
+        self.local = threading.local()
+
+    def __call__(self, keys: Any = (), args: Any = (), client: Any = None) -> Any:
+        return self.script(keys=keys, args=args,
+                           client=client or getattr(self.local, "pipeline", None))
+
+    def __getattr__(self, name: str) -> Any:  # registered_client, sha...
+        return getattr(self.script, name)
+
+
+@contextmanager
+def pipelined(broker: dramatiq.Broker) -> Iterator[bool]:
+    """Within: this thread's enqueues and acknowledgements on a Redis broker are queued
+    and go to Redis together on leaving (whether there is one; a broker of another
+    kind is left as it is). Other threads keep talking to Redis directly.
+
+    Dramatiq sends each of them as a call of its ``dispatch`` script and waits for the
+    answer: one round trip, and redis-py's per-call work, per message.
     """
-    broker = actor.broker
     scripts = getattr(broker, "scripts", None) if isinstance(broker, RedisBroker) else None
     dispatch = scripts.get("dispatch") if isinstance(scripts, dict) else None
-    if dispatch is None:
+    if dispatch is None or not isinstance(scripts, dict):
+        yield False
+        return
+    if not isinstance(dispatch, _PerThreadPipeline):
+        dispatch = scripts["dispatch"] = _PerThreadPipeline(dispatch)
+    with dispatch.registered_client.pipeline(transaction=False) as pipeline:
+        dispatch.local.pipeline = pipeline
+        try:
+            yield True
+        finally:
+            dispatch.local.pipeline = None
+        pipeline.execute()
+
+
+def send_each(actor: dramatiq.Actor[Any, Any], arguments: Iterable[tuple[Any, ...]]) -> None:
+    """One message per argument tuple; on Redis all of them in one round trip (for a
+    scheduler enqueueing hundreds of runs a pass, the round trips were most of its CPU)."""
+    with pipelined(actor.broker):
         for args in arguments:
             actor.send(*args)
-        return
-    own = dispatch.registered_client
-    with own.pipeline(transaction=False) as pipeline:
-        dispatch.registered_client = pipeline
+
+
+class _AcksInBatches(_RedisConsumer):
+    """A consumer that acknowledges messages together, between two fetches.
+
+    Dramatiq acknowledges each message from the worker thread that ran it, with a
+    round trip to Redis of its own: a fifth of a busy worker's interpreter time.
+    Here the worker thread queues the acknowledgement and the consumer thread sends
+    what has queued up each time it goes for messages (at least every
+    ``worker_timeout`` when idle), and when it closes. An acknowledgement lost with
+    a killed worker only means that Redis delivers the message again, and a step's
+    message is idempotent (its step run says whether it was done).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self._acks: list[str] = []
+        self._acks_lock = threading.Lock()
+
+    def ack(self, message: Any) -> None:
+        with self._acks_lock:
+            self._acks.append(message.options["redis_message_id"])
+        self.queued_message_ids.discard(message.message_id)
+
+    def __next__(self) -> Any:
+        self.send_acks()
+        return super().__next__()  # type: ignore[no-untyped-call]
+
+    def close(self) -> None:
+        self.send_acks()
+        super().close()
+
+    def send_acks(self) -> None:
+        with self._acks_lock:
+            acks, self._acks = self._acks, []
+        if not acks:
+            return
         try:
-            for args in arguments:
-                actor.send(*args)
-        finally:
-            dispatch.registered_client = own
-        pipeline.execute()
+            with pipelined(self.broker):
+                for redis_id in acks:
+                    self.broker.do_ack(self.queue_name, redis_id)
+        except redis.ConnectionError as exc:
+            raise ConnectionClosed(exc) from None  # type: ignore[no-untyped-call]
+
+
+class SequencerRedisBroker(RedisBroker):
+    """Dramatiq's Redis broker, acknowledging in batches (``_AcksInBatches``)."""
+
+    @property
+    def consumer_class(self) -> type[_RedisConsumer]:
+        return _AcksInBatches
 
 
 def setup_broker(settings: Settings) -> dramatiq.Broker:
     broker: dramatiq.Broker = (
-        RedisBroker(client=redis_client(settings.redis_url))  # type: ignore[no-untyped-call]
+        SequencerRedisBroker(client=redis_client(settings.redis_url))  # type: ignore[no-untyped-call]
         if settings.redis_url else StubBroker())
     broker.add_middleware(FinishPipeline())
     dramatiq.set_broker(broker)

@@ -22,7 +22,13 @@ from sequencer.services.enroll import enroll_csv
 from sequencer.services.mailboxes import add_mailbox
 from sequencer.store.models import Message, StepRun
 from tests.integration.helpers import COLD, make_app, write_csv
-from workers.broker import REDIS_CONNECTIONS, redis_client, send_each
+from workers.broker import (
+    REDIS_CONNECTIONS,
+    SequencerRedisBroker,
+    pipelined,
+    redis_client,
+    send_each,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +36,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def redis_broker(redis_url: str) -> Iterator[RedisBroker]:
     redis.Redis.from_url(redis_url).flushdb()
-    broker = RedisBroker(client=redis_client(redis_url))  # type: ignore[no-untyped-call]
+    broker = SequencerRedisBroker(client=redis_client(redis_url))  # type: ignore[no-untyped-call]
     dramatiq.set_broker(broker)
     from workers.actors import execute_step
 
@@ -130,8 +136,6 @@ def test_a_scheduler_pass_enqueues_its_runs_together_and_each_is_delivered_once(
         patch.setattr(redis.client.Pipeline, "execute", counting_execute)
         send_each(record, [(n,) for n in range(300)])
     assert round_trips == 1
-    # The broker's own calls (a worker's acknowledgements among them) go to Redis again.
-    assert redis_broker.scripts["dispatch"].registered_client is redis_broker.client
     worker = dramatiq.Worker(redis_broker, worker_threads=4)
     worker.start()
     try:
@@ -139,3 +143,51 @@ def test_a_scheduler_pass_enqueues_its_runs_together_and_each_is_delivered_once(
     finally:
         worker.stop()
     assert sorted(seen) == list(range(300))
+    # Every message was acknowledged (batched acknowledgements included) by the time
+    # the worker stopped: none is left for Redis to deliver again.
+    assert redis_broker.client.hlen("dramatiq:batch-test.msgs") == 0
+
+
+def test_a_pipeline_holds_only_its_own_threads_messages(redis_broker: RedisBroker) -> None:
+    @dramatiq.actor(queue_name="own-thread", broker=redis_broker)
+    def noted(number: int) -> None:
+        pass
+
+    with pipelined(redis_broker):
+        noted.send(1)  # queued on this thread's pipeline
+        other = threading.Thread(target=noted.send, args=(2,))  # straight to Redis
+        other.start()
+        other.join()
+        assert redis_broker.client.hlen("dramatiq:own-thread.msgs") == 1
+    assert redis_broker.client.hlen("dramatiq:own-thread.msgs") == 2
+
+
+def test_acknowledgements_go_to_redis_together_when_the_consumer_next_fetches(
+        redis_broker: RedisBroker) -> None:
+    @dramatiq.actor(queue_name="acks", broker=redis_broker)
+    def noted(number: int) -> None:
+        pass
+
+    send_each(noted, [(n,) for n in range(50)])
+    consumer = redis_broker.consume("acks", prefetch=100, timeout=100)
+    messages = [next(consumer) for _ in range(50)]
+    for message in messages:
+        consumer.ack(message)
+    assert redis_broker.client.hlen("dramatiq:acks.msgs") == 50  # not yet sent
+
+    round_trips = 0
+    real_execute = redis.client.Pipeline.execute
+
+    def counting_execute(self: redis.client.Pipeline, *args: Any, **kwargs: Any) -> Any:
+        nonlocal round_trips
+        round_trips += 1
+        return real_execute(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(redis.client.Pipeline, "execute", counting_execute)
+        assert next(consumer) is None  # the queue is empty: the consumer went for more
+    assert round_trips == 1
+    assert redis_broker.client.hlen("dramatiq:acks.msgs") == 0
+    consumer.ack(messages[0])  # acknowledged twice: harmless
+    consumer.close()  # sends what is left
+    assert redis_broker.client.hlen("dramatiq:acks.msgs") == 0
