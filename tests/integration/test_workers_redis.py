@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,21 @@ def test_more_threads_than_redis_connections_wait_their_turn_instead_of_failing(
     assert all(result is not None and result[1] == b"done" for result in results)
 
 
+@contextmanager
+def pipeline_round_trips() -> Iterator[list[int]]:
+    """Counts the pipelines sent to Redis meanwhile (``[n]``): one round trip each."""
+    sent = [0]
+    real_execute = redis.client.Pipeline.execute
+
+    def counting_execute(self: redis.client.Pipeline, *args: Any, **kwargs: Any) -> Any:
+        sent[0] += 1
+        return real_execute(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(redis.client.Pipeline, "execute", counting_execute)
+        yield sent
+
+
 def test_a_scheduler_pass_enqueues_its_runs_together_and_each_is_delivered_once(
         redis_broker: RedisBroker) -> None:
     seen: list[int] = []
@@ -124,18 +140,9 @@ def test_a_scheduler_pass_enqueues_its_runs_together_and_each_is_delivered_once(
         with lock:
             seen.append(number)
 
-    round_trips = 0
-    real_execute = redis.client.Pipeline.execute
-
-    def counting_execute(self: redis.client.Pipeline, *args: Any, **kwargs: Any) -> Any:
-        nonlocal round_trips
-        round_trips += 1
-        return real_execute(self, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(redis.client.Pipeline, "execute", counting_execute)
+    with pipeline_round_trips() as round_trips:
         send_each(record, [(n,) for n in range(300)])
-    assert round_trips == 1
+    assert round_trips == [1]
     worker = dramatiq.Worker(redis_broker, worker_threads=4)
     worker.start()
     try:
@@ -175,18 +182,9 @@ def test_acknowledgements_go_to_redis_together_when_the_consumer_next_fetches(
         consumer.ack(message)
     assert redis_broker.client.hlen("dramatiq:acks.msgs") == 50  # not yet sent
 
-    round_trips = 0
-    real_execute = redis.client.Pipeline.execute
-
-    def counting_execute(self: redis.client.Pipeline, *args: Any, **kwargs: Any) -> Any:
-        nonlocal round_trips
-        round_trips += 1
-        return real_execute(self, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(redis.client.Pipeline, "execute", counting_execute)
+    with pipeline_round_trips() as round_trips:
         assert next(consumer) is None  # the queue is empty: the consumer went for more
-    assert round_trips == 1
+    assert round_trips == [1]
     assert redis_broker.client.hlen("dramatiq:acks.msgs") == 0
     consumer.ack(messages[0])  # acknowledged twice: harmless
     consumer.close()  # sends what is left
