@@ -62,25 +62,23 @@ class _PerThreadPipeline:
 
 
 @contextmanager
-def pipelined(broker: dramatiq.Broker) -> Iterator[bool]:
-    """Within: this thread's enqueues and acknowledgements on a Redis broker are queued
-    and go to Redis together on leaving (whether there is one; a broker of another
-    kind is left as it is). Other threads keep talking to Redis directly.
+def pipelined(broker: dramatiq.Broker) -> Iterator[None]:
+    """Within: this thread's enqueues and acknowledgements on a ``SequencerRedisBroker``
+    are queued and go to Redis together on leaving; other threads keep talking to Redis
+    directly, and a broker of another kind sends each one as it comes.
 
     Dramatiq sends each of them as a call of its ``dispatch`` script and waits for the
     answer: one round trip, and redis-py's per-call work, per message.
     """
-    scripts = getattr(broker, "scripts", None) if isinstance(broker, RedisBroker) else None
+    scripts = getattr(broker, "scripts", {})
     dispatch = scripts.get("dispatch") if isinstance(scripts, dict) else None
-    if dispatch is None or not isinstance(scripts, dict):
-        yield False
-        return
     if not isinstance(dispatch, _PerThreadPipeline):
-        dispatch = scripts["dispatch"] = _PerThreadPipeline(dispatch)
+        yield
+        return
     with dispatch.registered_client.pipeline(transaction=False) as pipeline:
         dispatch.local.pipeline = pipeline
         try:
-            yield True
+            yield
         finally:
             dispatch.local.pipeline = None
         pipeline.execute()
@@ -125,6 +123,8 @@ class _AcksInBatches(_RedisConsumer):
         super().close()
 
     def send_acks(self) -> None:
+        if not self._acks:  # the usual case between two fetches
+            return
         with self._acks_lock:
             acks, self._acks = self._acks, []
         if not acks:
@@ -138,7 +138,12 @@ class _AcksInBatches(_RedisConsumer):
 
 
 class SequencerRedisBroker(RedisBroker):
-    """Dramatiq's Redis broker, acknowledging in batches (``_AcksInBatches``)."""
+    """Dramatiq's Redis broker, acknowledging in batches (``_AcksInBatches``) and sending
+    a thread's messages together when it asks (``pipelined``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self.scripts["dispatch"] = _PerThreadPipeline(self.scripts["dispatch"])
 
     @property
     def consumer_class(self) -> type[_RedisConsumer]:
@@ -147,7 +152,7 @@ class SequencerRedisBroker(RedisBroker):
 
 def setup_broker(settings: Settings) -> dramatiq.Broker:
     broker: dramatiq.Broker = (
-        SequencerRedisBroker(client=redis_client(settings.redis_url))  # type: ignore[no-untyped-call]
+        SequencerRedisBroker(client=redis_client(settings.redis_url))
         if settings.redis_url else StubBroker())
     broker.add_middleware(FinishPipeline())
     dramatiq.set_broker(broker)

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def redis_broker(redis_url: str) -> Iterator[RedisBroker]:
     redis.Redis.from_url(redis_url).flushdb()
-    broker = SequencerRedisBroker(client=redis_client(redis_url))  # type: ignore[no-untyped-call]
+    broker = SequencerRedisBroker(client=redis_client(redis_url))
     dramatiq.set_broker(broker)
     from workers.actors import execute_step
 
