@@ -19,6 +19,18 @@ import dramatiq
 from sequencer.runtime.transports import close_all
 
 
+def wait_for(stop: threading.Event, tick: float = 0.5) -> None:
+    """Block until ``stop`` is set, waking every ``tick`` seconds.
+
+    The kernel may deliver SIGTERM to any of the worker's hundreds of threads (it
+    does whenever the main thread is briefly unable to take it). Python then runs
+    the handler only when the main thread next executes bytecode, which a plain
+    ``Event.wait()`` never does: the worker ignored the signal and ran on.
+    """
+    while not stop.wait(tick):
+        pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=256)
@@ -35,7 +47,7 @@ def main() -> None:
     worker = dramatiq.Worker(broker, worker_threads=args.threads, worker_timeout=200)
     worker.start()
     print("worker ready", flush=True)
-    stop.wait()
+    wait_for(stop)
     # Prefetched messages go back to Redis; the runs taken in finish (FinishPipeline).
     worker.stop(timeout=30_000)
     close_all()
