@@ -70,11 +70,10 @@ def pipelined(broker: dramatiq.Broker) -> Iterator[None]:
     Dramatiq sends each of them as a call of its ``dispatch`` script and waits for the
     answer: one round trip, and redis-py's per-call work, per message.
     """
-    scripts = getattr(broker, "scripts", {})
-    dispatch = scripts.get("dispatch") if isinstance(scripts, dict) else None
-    if not isinstance(dispatch, _PerThreadPipeline):
+    if not isinstance(broker, SequencerRedisBroker):
         yield
         return
+    dispatch = broker.dispatch
     with dispatch.registered_client.pipeline(transaction=False) as pipeline:
         dispatch.local.pipeline = pipeline
         try:
@@ -143,7 +142,8 @@ class SequencerRedisBroker(RedisBroker):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
-        self.scripts["dispatch"] = _PerThreadPipeline(self.scripts["dispatch"])
+        self.dispatch = _PerThreadPipeline(self.scripts["dispatch"])
+        self.scripts["dispatch"] = self.dispatch  # what Dramatiq calls to enqueue and ack
 
     @property
     def consumer_class(self) -> type[_RedisConsumer]:
