@@ -40,6 +40,7 @@ from dramatiq.brokers.redis import RedisBroker  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 from sequencer.clock import SystemClock  # noqa: E402
+from sequencer.runtime.heap import frozen_heap  # noqa: E402
 from sequencer.services.app import bootstrap  # noqa: E402
 from sequencer.services.enroll import enroll_csv  # noqa: E402
 from sequencer.services.mailboxes import add_mailbox  # noqa: E402
@@ -133,7 +134,8 @@ def enroll(url: str, folder: Path, rows: int, port: int, prefix: str) -> float:
     csv.write_text("email\n" + "".join(f"{prefix}{i}@x{i % 991}.example\n"
                                        for i in range(rows)))
     began = time.perf_counter()
-    summary = enroll_csv(app, folder / "bench.yaml", csv, mailbox="bench@sender.example")
+    with frozen_heap():  # as 'sequencer enroll' does
+        summary = enroll_csv(app, folder / "bench.yaml", csv, mailbox="bench@sender.example")
     elapsed = time.perf_counter() - began
     assert summary.enrolled == rows, summary.skipped[:3]
     app.close()

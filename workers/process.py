@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import threading
 
+from sequencer.runtime.heap import long_lived
 from sequencer.runtime.pipeline import Pipeline
 from sequencer.services.app import App, bootstrap
 
@@ -30,13 +30,6 @@ def process_pipeline() -> Pipeline:
             _pipeline = Pipeline(app)
             long_lived()
         return _pipeline
-
-
-def long_lived() -> None:
-    """Take what exists now (modules, the app, its caches) out of the garbage collector's
-    sight: it lives as long as the process (a worker's or the scheduler's), and a full
-    collection walked all of it, 58 ms each time in the middle of a worker's sends."""
-    gc.freeze()
 
 
 def close_pipeline(timeout: float = 60.0) -> None:

@@ -13,6 +13,7 @@ import click
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
+from sequencer.runtime.heap import long_lived
 from sequencer.runtime.scheduler import tick
 from sequencer.services.app import bootstrap
 from sequencer.settings import Settings
@@ -31,7 +32,6 @@ def scheduler_command(poll: float, batch: int, sweep_every: float) -> None:
                                    "the embedded mode, or point it at Redis")
     # One import: workers.main sets the broker up before it declares the actors.
     from workers.main import execute_step
-    from workers.process import long_lived
 
     app = bootstrap(settings)
     long_lived()

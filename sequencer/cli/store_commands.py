@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sequencer.errors import DefinitionError, InputError
+from sequencer.runtime.heap import frozen_heap
 from sequencer.services.app import bootstrap
 from sequencer.services.enroll import count_rows, enroll_csv
 from sequencer.services.mailboxes import add_mailbox, set_mailbox_paused
@@ -122,8 +123,9 @@ def enroll_command(sequence: Path, rows: Path, mailbox: str, templates: Path) ->
         with Progress(TextColumn("enrolling"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=Console(stderr=True)) as bar:
             task = bar.add_task("enroll", total=total)
-            summary = enroll_csv(app, sequence, rows, mailbox=mailbox,
-                                 progress=lambda n: bar.advance(task, n))
+            with frozen_heap():
+                summary = enroll_csv(app, sequence, rows, mailbox=mailbox,
+                                     progress=lambda n: bar.advance(task, n))
     except (InputError, DefinitionError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:

@@ -6,7 +6,10 @@ SQL text for every batch size and too many parameters for psycopg's cache of
 converted queries. On PostgreSQL the rows go instead as one array per column,
 ``unnest``-ed inside a single statement whose text never changes: it is
 converted and prepared once per connection, and PostgreSQL plans it once per
-batch. SQLite keeps a plain executemany, which is what it does best.
+batch. A column every row of a large batch gives alike (the sequence, the mailbox,
+a creation time) goes as one value, not as an array of copies: converting array
+items is most of the Python time of a bulk write. SQLite keeps a plain
+executemany, which is what it does best.
 """
 
 from __future__ import annotations
@@ -23,19 +26,41 @@ from sequencer.store.bound import dialect_of
 from sequencer.store.upsert import dialect_insert
 
 Row = Mapping[str, Any]
+ALIKE_FROM = 16  # rows; smaller batches bind every column as an array (fewer statement shapes)
 
 
-def unnested(table: Table, columns: Sequence[str]) -> Select[Any]:
-    """``SELECT unnest(:a_c1), unnest(:a_c2)...``: the rows bound by ``arrays_of``, one per
-    array index, each column typed (and each value converted) as the table's column is."""
-    types = {name: ARRAY(_array_item(table.c[name].type)) for name in columns}
-    return select(*[func.unnest(cast(bindparam(f"a_{name}", type_=types[name]), types[name]))
-                    .label(name) for name in columns])
+def unnested(table: Table, columns: Sequence[str], alike: Sequence[str] = ()) -> Select[Any]:
+    """``SELECT unnest(:a_c1), :s_c2...``: the rows bound by ``arrays_of``, one per array
+    index, each column typed (and each value converted) as the table's column is; the
+    ``alike`` columns are one value each, the same in every row."""
+    parts = []
+    for name in columns:
+        item = _array_item(table.c[name].type)
+        if name in alike:
+            parts.append(cast(bindparam(f"s_{name}", type_=item), item).label(name))
+        else:
+            array = ARRAY(item)
+            parts.append(func.unnest(cast(bindparam(f"a_{name}", type_=array), array))
+                         .label(name))
+    return select(*parts)
 
 
-def arrays_of(rows: Sequence[Row], columns: Sequence[str]) -> dict[str, list[Any]]:
-    """The parameters of ``unnested``: one list per column."""
-    return {f"a_{name}": [row[name] for row in rows] for name in columns}
+def arrays_of(rows: Sequence[Row], columns: Sequence[str],
+              alike: Sequence[str] = ()) -> dict[str, Any]:
+    """The parameters of ``unnested``: one list per column, one value per ``alike`` column."""
+    return {**{f"a_{name}": [row[name] for row in rows] for name in columns
+               if name not in alike},
+            **{f"s_{name}": rows[0][name] for name in alike}}
+
+
+def alike_in(rows: Sequence[Row], columns: Sequence[str]) -> tuple[str, ...]:
+    """The columns every row gives the same value, in a batch large enough to be worth
+    the look; never all of them (the rows are counted by the arrays)."""
+    if len(rows) < ALIKE_FROM:
+        return ()
+    first = rows[0]
+    return tuple(name for name in columns[1:]
+                 if all(row[name] == first[name] for row in rows))
 
 
 def _array_item(type_: TypeEngine[Any]) -> TypeEngine[Any]:
@@ -59,21 +84,23 @@ class _Bulk:
 
     def __init__(self, table: Table) -> None:
         self.table = table
-        self._built: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self._built: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
 
     def _run(self, session: Session, rows: Sequence[Row]) -> list[Any]:
         dialect = dialect_of(session)
         results = []
         for columns, group in by_columns(rows):
-            statement = self._built.get((dialect, columns))
+            alike = alike_in(group, columns) if dialect == "postgresql" else ()
+            statement = self._built.get((dialect, columns, alike))
             if statement is None:
-                statement = self._built[dialect, columns] = self._build(dialect, columns)
-            results.append(session.execute(statement, arrays_of(group, columns)
+                statement = self._built[dialect, columns, alike] = self._build(
+                    dialect, columns, alike)
+            results.append(session.execute(statement, arrays_of(group, columns, alike)
                                            if dialect == "postgresql"
                                            else self._executemany(group)))
         return results
 
-    def _build(self, dialect: str, columns: tuple[str, ...]) -> Any:
+    def _build(self, dialect: str, columns: tuple[str, ...], alike: tuple[str, ...]) -> Any:
         raise NotImplementedError
 
     def _executemany(self, rows: list[Row]) -> list[Row]:
@@ -99,10 +126,10 @@ class BulkInsert(_Bulk):
         results = self._run(session, rows)
         return [row for result in results for row in result.all()] if self.returning else []
 
-    def _build(self, dialect: str, columns: tuple[str, ...]) -> Any:
+    def _build(self, dialect: str, columns: tuple[str, ...], alike: tuple[str, ...]) -> Any:
         statement = dialect_insert(self.table, dialect)
         if dialect == "postgresql":
-            statement = statement.from_select(columns, unnested(self.table, columns))
+            statement = statement.from_select(columns, unnested(self.table, columns, alike))
         if self.on_conflict is not None:
             statement = self.on_conflict(statement)
         if self.returning:
@@ -132,14 +159,14 @@ class BulkUpdate(_Bulk):
         # SQLAlchemy reserves bind names equal to column names for the SET clause
         return [{f"v_{name}": value for name, value in row.items()} for row in rows]
 
-    def _build(self, dialect: str, columns: tuple[str, ...]) -> Any:
+    def _build(self, dialect: str, columns: tuple[str, ...], alike: tuple[str, ...]) -> Any:
         missing = [name for name in self.key if name not in columns]
         if missing:
             raise ValueError(f"each row must give {', '.join(missing)}: the key of "
                              f"{self.table.name} rows to update")
         changed = [name for name in columns if name not in self.key]
         if dialect == "postgresql":
-            given: Any = unnested(self.table, columns).subquery("v").c
+            given: Any = unnested(self.table, columns, alike).subquery("v").c
         else:
             given = {name: bindparam(f"v_{name}") for name in columns}
         return update(self.table).where(

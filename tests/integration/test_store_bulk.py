@@ -10,7 +10,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
-from sequencer.store.bulk import BulkInsert, BulkUpdate
+from sequencer.store.bulk import ALIKE_FROM, BulkInsert, BulkUpdate, alike_in
 from sequencer.store.db import make_engine
 from sequencer.store.models import Prospect
 from sequencer.store.upsert import keeping_existing
@@ -132,3 +132,44 @@ def test_rows_that_set_different_columns_are_all_written(
     rows = stored(sessions)
     assert [(rows[f"p{n}@x.example"].first_name, rows[f"p{n}@x.example"].last_name)
             for n in (1, 2, 3)] == [("Ada", None), ("Bob", "Smith"), ("Cy", "Young")]
+
+
+def test_a_large_batch_whose_rows_share_values_stores_every_row_whole(
+        sessions: sessionmaker[Session]) -> None:
+    # From ALIKE_FROM rows on, the values every row shares go once, not once a row.
+    shared = {"plan": "pro", "seats": [1, 2]}
+    rows = [prospect(n, first_name="Ada", last_name=None, custom=shared,
+                     company=f"Co {n % 2}") for n in range(ALIKE_FROM * 2)]
+    with sessions.begin() as session:
+        made = BulkInsert(PROSPECTS, returning=("email",)).execute(session, rows)
+    assert len(made) == len(rows)
+    ids = {email: p.id for email, p in stored(sessions).items()}
+    later = NOW + timedelta(hours=1)
+    with sessions.begin() as session:
+        found = BulkUpdate(PROSPECTS).execute(session, [
+            {"id": i, "last_name": "Lovelace", "created_at": later} for i in ids.values()])
+    assert found == len(rows)
+    kept = stored(sessions)
+    assert len(kept) == len(rows)
+    assert {(p.first_name, p.last_name, p.created_at) for p in kept.values()} == {
+        ("Ada", "Lovelace", later)}
+    assert all(p.custom == shared for p in kept.values())
+    assert sorted(p.company or "" for p in kept.values()) == ["Co 0"] * ALIKE_FROM + [
+        "Co 1"] * ALIKE_FROM
+
+
+def test_a_naive_datetime_shared_by_a_large_batch_is_refused_too(
+        sessions: sessionmaker[Session]) -> None:
+    naive = datetime(2026, 1, 1)
+    with pytest.raises(StatementError, match="naive datetime"), sessions.begin() as session:
+        BulkInsert(PROSPECTS).execute(session, [prospect(n, created_at=naive)
+                                                for n in range(ALIKE_FROM)])
+    assert stored(sessions) == {}
+
+
+
+def test_identical_rows_still_go_as_arrays_that_count_them() -> None:
+    columns = ("email", "first_name", "custom")
+    same = [{"email": "a@x.example", "first_name": "Ada", "custom": {}}] * ALIKE_FROM
+    assert alike_in(same, columns) == ("first_name", "custom")
+    assert alike_in(same[:ALIKE_FROM - 1], columns) == ()
