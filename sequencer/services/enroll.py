@@ -43,8 +43,8 @@ BATCH = 2000  # measured: 2,000 rows a transaction enrolls ~50% faster than 1,00
 ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[assignment]
 PROSPECTS: Table = Prospect.__table__  # type: ignore[assignment]
 _NEW_PROSPECTS = BulkInsert(PROSPECTS, on_conflict=keeping_existing(("email_key",)),
-                            returning=("id", "email_key"))
-_NEW_ENROLLMENTS = BulkInsert(ENROLLMENTS, returning=("id", "prospect_id"))
+                            returning=("id", "email_key"), share_alike=True)
+_NEW_ENROLLMENTS = BulkInsert(ENROLLMENTS, returning=("id", "prospect_id"), share_alike=True)
 Progress = Callable[[int], None]
 
 

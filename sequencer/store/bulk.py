@@ -6,10 +6,10 @@ SQL text for every batch size and too many parameters for psycopg's cache of
 converted queries. On PostgreSQL the rows go instead as one array per column,
 ``unnest``-ed inside a single statement whose text never changes: it is
 converted and prepared once per connection, and PostgreSQL plans it once per
-batch. A column every row of a large batch gives alike (the sequence, the mailbox,
-a creation time) goes as one value, not as an array of copies: converting array
-items is most of the Python time of a bulk write. SQLite keeps a plain
-executemany, which is what it does best.
+batch. For a bulk load (``share_alike``), a column every row of a large batch
+gives alike (the sequence, the mailbox, a creation time) goes as one value, not as
+an array of copies: converting array items was most of the Python time of a
+100,000-row enrollment. SQLite keeps a plain executemany, which is what it does best.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sequencer.store.bound import dialect_of
 from sequencer.store.upsert import dialect_insert
 
 Row = Mapping[str, Any]
-ALIKE_FROM = 16  # rows; smaller batches bind every column as an array (fewer statement shapes)
+ALIKE_FROM = 16  # rows; smaller batches bind every column as an array
 
 
 def unnested(table: Table, columns: Sequence[str], alike: Sequence[str] = ()) -> Select[Any]:
@@ -80,17 +80,24 @@ def by_columns(rows: Sequence[Row]) -> list[tuple[tuple[str, ...], list[Row]]]:
 
 class _Bulk:
     """One statement per dialect and set of columns, built on first use; the rows of
-    each set of columns go in one execution."""
+    each set of columns go in one execution.
 
-    def __init__(self, table: Table) -> None:
+    ``share_alike``: bind the columns a large batch's rows all give alike once (for bulk
+    loads). Off by default: the executors' batches are small and varied, and each
+    combination of shared columns is one more statement to build and prepare.
+    """
+
+    def __init__(self, table: Table, *, share_alike: bool = False) -> None:
         self.table = table
+        self.share_alike = share_alike
         self._built: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
 
     def _run(self, session: Session, rows: Sequence[Row]) -> list[Any]:
         dialect = dialect_of(session)
         results = []
         for columns, group in by_columns(rows):
-            alike = alike_in(group, columns) if dialect == "postgresql" else ()
+            alike = (alike_in(group, columns) if self.share_alike and dialect == "postgresql"
+                     else ())
             statement = self._built.get((dialect, columns, alike))
             if statement is None:
                 statement = self._built[dialect, columns, alike] = self._build(
@@ -117,8 +124,8 @@ class BulkInsert(_Bulk):
     """
 
     def __init__(self, table: Table, *, on_conflict: Callable[[Any], Any] | None = None,
-                 returning: Sequence[str] = ()) -> None:
-        super().__init__(table)
+                 returning: Sequence[str] = (), share_alike: bool = False) -> None:
+        super().__init__(table, share_alike=share_alike)
         self.on_conflict, self.returning = on_conflict, tuple(returning)
 
     def execute(self, session: Session, rows: Sequence[Row]) -> list[Any]:
@@ -147,8 +154,8 @@ class BulkUpdate(_Bulk):
     """
 
     def __init__(self, table: Table, *, key: Sequence[str] = ("id",),
-                 also: Mapping[str, Any] | None = None) -> None:
-        super().__init__(table)
+                 also: Mapping[str, Any] | None = None, share_alike: bool = False) -> None:
+        super().__init__(table, share_alike=share_alike)
         self.key, self.also = tuple(key), dict(also or {})
 
     def execute(self, session: Session, rows: Sequence[Row]) -> int:

@@ -141,12 +141,13 @@ def test_a_large_batch_whose_rows_share_values_stores_every_row_whole(
     rows = [prospect(n, first_name="Ada", last_name=None, custom=shared,
                      company=f"Co {n % 2}") for n in range(ALIKE_FROM * 2)]
     with sessions.begin() as session:
-        made = BulkInsert(PROSPECTS, returning=("email",)).execute(session, rows)
+        made = BulkInsert(PROSPECTS, returning=("email",), share_alike=True).execute(
+            session, rows)
     assert len(made) == len(rows)
     ids = {email: p.id for email, p in stored(sessions).items()}
     later = NOW + timedelta(hours=1)
     with sessions.begin() as session:
-        found = BulkUpdate(PROSPECTS).execute(session, [
+        found = BulkUpdate(PROSPECTS, share_alike=True).execute(session, [
             {"id": i, "last_name": "Lovelace", "created_at": later} for i in ids.values()])
     assert found == len(rows)
     kept = stored(sessions)
@@ -162,8 +163,8 @@ def test_a_naive_datetime_shared_by_a_large_batch_is_refused_too(
         sessions: sessionmaker[Session]) -> None:
     naive = datetime(2026, 1, 1)
     with pytest.raises(StatementError, match="naive datetime"), sessions.begin() as session:
-        BulkInsert(PROSPECTS).execute(session, [prospect(n, created_at=naive)
-                                                for n in range(ALIKE_FROM)])
+        BulkInsert(PROSPECTS, share_alike=True).execute(
+            session, [prospect(n, created_at=naive) for n in range(ALIKE_FROM)])
     assert stored(sessions) == {}
 
 
