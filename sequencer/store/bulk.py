@@ -45,22 +45,26 @@ def unnested(table: Table, columns: Sequence[str], alike: Sequence[str] = ()) ->
     return select(*parts)
 
 
-def arrays_of(rows: Sequence[Row], columns: Sequence[str],
-              alike: Sequence[str] = ()) -> dict[str, Any]:
+def columns_from(rows: Sequence[Row], columns: Sequence[str]) -> dict[str, list[Any]]:
+    """The rows as one list of values per column."""
+    return {name: [row[name] for row in rows] for name in columns}
+
+
+def arrays_of(values: Mapping[str, list[Any]], alike: Sequence[str] = ()) -> dict[str, Any]:
     """The parameters of ``unnested``: one list per column, one value per ``alike`` column."""
-    return {**{f"a_{name}": [row[name] for row in rows] for name in columns
-               if name not in alike},
-            **{f"s_{name}": rows[0][name] for name in alike}}
+    return {(f"s_{name}" if name in alike else f"a_{name}"): (column[0] if name in alike
+                                                              else column)
+            for name, column in values.items()}
 
 
-def alike_in(rows: Sequence[Row], columns: Sequence[str]) -> tuple[str, ...]:
-    """The columns every row gives the same value, in a batch large enough to be worth
+def alike_in(values: Mapping[str, list[Any]]) -> tuple[str, ...]:
+    """The columns whose every value is the same, in a batch large enough to be worth
     the look; never all of them (the rows are counted by the arrays)."""
-    if len(rows) < ALIKE_FROM:
+    names = list(values)
+    if not names or len(values[names[0]]) < ALIKE_FROM:
         return ()
-    first = rows[0]
-    return tuple(name for name in columns[1:]
-                 if all(row[name] == first[name] for row in rows))
+    return tuple(name for name in names[1:]
+                 if values[name].count(values[name][0]) == len(values[name]))
 
 
 def _array_item(type_: TypeEngine[Any]) -> TypeEngine[Any]:
@@ -96,15 +100,17 @@ class _Bulk:
         dialect = dialect_of(session)
         results = []
         for columns, group in by_columns(rows):
-            alike = (alike_in(group, columns) if self.share_alike and dialect == "postgresql"
-                     else ())
+            if dialect == "postgresql":
+                values = columns_from(group, columns)
+                alike = alike_in(values) if self.share_alike else ()
+                parameters: Any = arrays_of(values, alike)
+            else:
+                alike, parameters = (), self._executemany(group)
             statement = self._built.get((dialect, columns, alike))
             if statement is None:
                 statement = self._built[dialect, columns, alike] = self._build(
                     dialect, columns, alike)
-            results.append(session.execute(statement, arrays_of(group, columns, alike)
-                                           if dialect == "postgresql"
-                                           else self._executemany(group)))
+            results.append(session.execute(statement, parameters))
         return results
 
     def _build(self, dialect: str, columns: tuple[str, ...], alike: tuple[str, ...]) -> Any:

@@ -10,7 +10,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
-from sequencer.store.bulk import ALIKE_FROM, BulkInsert, BulkUpdate, alike_in
+from sequencer.store.bulk import ALIKE_FROM, BulkInsert, BulkUpdate, alike_in, columns_from
 from sequencer.store.db import make_engine
 from sequencer.store.models import Prospect
 from sequencer.store.upsert import keeping_existing
@@ -172,5 +172,5 @@ def test_a_naive_datetime_shared_by_a_large_batch_is_refused_too(
 def test_identical_rows_still_go_as_arrays_that_count_them() -> None:
     columns = ("email", "first_name", "custom")
     same = [{"email": "a@x.example", "first_name": "Ada", "custom": {}}] * ALIKE_FROM
-    assert alike_in(same, columns) == ("first_name", "custom")
-    assert alike_in(same[:ALIKE_FROM - 1], columns) == ()
+    assert alike_in(columns_from(same, columns)) == ("first_name", "custom")
+    assert alike_in(columns_from(same[:ALIKE_FROM - 1], columns)) == ()
