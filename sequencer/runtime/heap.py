@@ -22,7 +22,8 @@ def long_lived() -> None:
 @contextmanager
 def frozen_heap() -> Iterator[None]:
     """``long_lived`` for a piece of bulk work, given back to the collector afterwards (a
-    cycle that dies while frozen is not collected until then)."""
+    cycle that dies while frozen is not collected until then). Not for a process that
+    called ``long_lived``: leaving the block unfreezes everything."""
     gc.freeze()
     try:
         yield
