@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
 from sequencer.errors import TransientSendError
 
@@ -118,8 +118,6 @@ def begin_send(transport: Transport, email: OutboundEmail) -> Delivery:
     """Start sending ``email``; nothing is delivered before ``finish``."""
     # A ``StagedTransport`` is recognised by its method: a runtime Protocol isinstance
     # walks the protocol's members each time, a tenth of the send lane's interpreter time.
-    begin = getattr(transport, "begin", None)
-    if callable(begin):
-        delivery: Delivery = begin(email)
-        return delivery
+    if callable(getattr(transport, "begin", None)):
+        return cast(StagedTransport, transport).begin(email)
     return _SendOnFinish(transport, email)

@@ -52,9 +52,8 @@ def columns_from(rows: Sequence[Row], columns: Sequence[str]) -> dict[str, list[
 
 def arrays_of(values: Mapping[str, list[Any]], alike: Sequence[str] = ()) -> dict[str, Any]:
     """The parameters of ``unnested``: one list per column, one value per ``alike`` column."""
-    return {(f"s_{name}" if name in alike else f"a_{name}"): (column[0] if name in alike
-                                                              else column)
-            for name, column in values.items()}
+    return {**{f"a_{name}": column for name, column in values.items() if name not in alike},
+            **{f"s_{name}": values[name][0] for name in alike}}
 
 
 def alike_in(values: Mapping[str, list[Any]]) -> tuple[str, ...]:
