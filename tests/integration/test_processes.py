@@ -106,14 +106,17 @@ def test_production_processes_stop_cleanly_mid_run_and_finish_on_restart(
         _, stderr = process.communicate(timeout=60)
         assert process.returncode == 0, stderr
     status = sequencer("status", "--json", env=env, cwd=tmp_path).stdout
-    assert '"sending"' not in status and '"ready"' not in status  # nothing left half-done
+    assert '"sending"' not in status and '"ready"' not in status, status  # none half-done
     assert sent() < count, "the run was over before the stop: make it longer"
     processes = start()
     wait_until(count)
     for process in processes:
         process.send_signal(signal.SIGTERM)
-    for process in processes:
-        process.communicate(timeout=60)
+    logs = [process.communicate(timeout=60)[1] for process in processes]
     recipients = [p.read_text().split("\nTo: ", 1)[1].split("\n", 1)[0]
                   for p in outbox.glob("*.eml")]
-    assert len(recipients) == len(set(recipients)) == count
+    # Everything a failure needs to be understood: this test has failed twice, unexplained.
+    status = sequencer("status", "--json", env=env, cwd=tmp_path).stdout
+    assert len(recipients) == len(set(recipients)) == count, (
+        f"{len(recipients)} sent, {len(set(recipients))} distinct, of {count}\n"
+        f"status: {status}\nworker: {logs[0][-3000:]}\nscheduler: {logs[1][-3000:]}")
