@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -35,6 +33,7 @@ from sequencer.services.mailboxes import add_mailbox
 from sequencer.store.models import StepRun
 from tests.conftest import _truncate_postgres
 from tests.integration.helpers import make_app, write_csv
+from tests.integration.processes import spawn, stop_gracefully
 from tests.integration.smtp_sink import FreePortController
 
 pytestmark = pytest.mark.integration
@@ -77,24 +76,6 @@ def sink() -> Iterator[tuple[Sink, int]]:
     controller.start()
     yield handler, controller.port
     controller.stop()
-
-
-def spawn(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
-    """Start a process; its output goes to a log in ``cwd`` (shown when the test fails)."""
-    with (cwd / f"{args[1]}.log").open("ab") as log:  # the child keeps its own copy
-        return subprocess.Popen([sys.executable, *args], env=env, cwd=cwd, stdout=log,
-                                stderr=log)
-
-
-def stop_gracefully(*processes: subprocess.Popen[bytes]) -> None:
-    """SIGTERM each process, give it time to finish what it holds, kill it if it hangs."""
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def test_workers_killed_at_random_moments_never_send_a_step_twice_nor_lose_one(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.helpers import write_csv
+from tests.integration.processes import log_of, spawn, stop_gracefully
 
 pytestmark = pytest.mark.integration
 SEQUENCE = """\
@@ -83,11 +84,17 @@ def test_production_processes_stop_cleanly_mid_run_and_finish_on_restart(
     sequencer("enroll", "now.yaml", "p.csv", "--mailbox", "me@sender.example", env=env,
               cwd=tmp_path)
 
-    def start() -> list[subprocess.Popen[str]]:
-        return [subprocess.Popen([sys.executable, "-m", "sequencer.cli.main", *args], env=env,
-                                 cwd=tmp_path, stderr=subprocess.PIPE, text=True)
-                for args in (["worker", "--processes", "1", "--threads", "8"],
-                             ["scheduler", "--poll", "0.2"])]
+    commands = [["-m", "sequencer.cli.main", "worker", "--processes", "1", "--threads", "8"],
+                ["-m", "sequencer.cli.main", "scheduler", "--poll", "0.2"]]
+
+    def start() -> list[subprocess.Popen[bytes]]:
+        return [spawn(command, env, tmp_path) for command in commands]
+
+    def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+        hung = stop_gracefully(*processes, timeout=60)
+        assert not hung, f"{[p.args for p in hung]} did not stop within 60 s of SIGTERM"
+        for process, command in zip(processes, commands, strict=True):
+            assert process.returncode == 0, log_of(command, tmp_path).read_text()
 
     def sent() -> int:
         return len(list(outbox.glob("*.eml")))
@@ -99,24 +106,22 @@ def test_production_processes_stop_cleanly_mid_run_and_finish_on_restart(
             pause.wait(0.05)  # real processes on the real clock: poll with a deadline
 
     processes = start()
-    wait_until(1)
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-    for process in processes:
-        _, stderr = process.communicate(timeout=60)
-        assert process.returncode == 0, stderr
-    status = sequencer("status", "--json", env=env, cwd=tmp_path).stdout
-    assert '"sending"' not in status and '"ready"' not in status, status  # none half-done
-    assert sent() < count, "the run was over before the stop: make it longer"
-    processes = start()
-    wait_until(count)
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-    logs = [process.communicate(timeout=60)[1] for process in processes]
+    try:
+        wait_until(1)
+        stop(processes)
+        status = sequencer("status", "--json", env=env, cwd=tmp_path).stdout
+        assert '"sending"' not in status and '"ready"' not in status, status  # none half-done
+        assert sent() < count, "the run was over before the stop: make it longer"
+        processes = start()
+        wait_until(count)
+        stop(processes)
+    finally:  # a failure must not leave a worker behind to take later tests' messages
+        stop_gracefully(*processes)
     recipients = [p.read_text().split("\nTo: ", 1)[1].split("\n", 1)[0]
                   for p in outbox.glob("*.eml")]
     # Everything a failure needs to be understood: this test has failed twice, unexplained.
     status = sequencer("status", "--json", env=env, cwd=tmp_path).stdout
+    logs = "\n".join(log_of(command, tmp_path).read_text()[-3000:] for command in commands)
     assert len(recipients) == len(set(recipients)) == count, (
         f"{len(recipients)} sent, {len(set(recipients))} distinct, of {count}\n"
-        f"status: {status}\nworker: {logs[0][-3000:]}\nscheduler: {logs[1][-3000:]}")
+        f"status: {status}\nlogs of both runs (worker, then scheduler):\n{logs}")

@@ -23,14 +23,8 @@ from sequencer.services.enroll import enroll_csv
 from sequencer.services.mailboxes import add_mailbox
 from tests.conftest import _truncate_postgres
 from tests.integration.helpers import make_app, write_csv
-from tests.integration.test_faults import (
-    SEQUENCE,
-    Sink,
-    _wait_until_settled,
-    sink,
-    spawn,
-    stop_gracefully,
-)
+from tests.integration.processes import spawn, stop_gracefully
+from tests.integration.test_faults import SEQUENCE, Sink, _wait_until_settled, sink
 
 pytestmark = pytest.mark.integration
 STEPS = 600
