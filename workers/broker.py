@@ -16,6 +16,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.errors import ConnectionClosed
+from dramatiq.message import Message
 from dramatiq.middleware import Middleware
 
 from sequencer.settings import Settings
@@ -119,7 +120,26 @@ class _AcksInBatches(_RedisConsumer):
 
     def close(self) -> None:
         self.send_acks()
+        self.hand_back_fetched()
         super().close()
+
+    def hand_back_fetched(self) -> None:
+        """Put back on the queue what was fetched but never given to a worker thread.
+
+        Dramatiq's shutdown requeues the messages its threads had queued, not those still
+        in the consumer's fetch cache (a worker with 256 threads fetches up to 512 at a
+        time): they stayed in this worker's unacknowledged set, where Redis gives them
+        back only once the worker is declared dead, and the scheduler's sweeper
+        re-enqueued their runs only after ``stuck_claim_seconds``.
+        """
+        cached, self.message_cache = self.message_cache, []
+        ids = [Message.decode(data).options["redis_message_id"] for data in cached if data]
+        if not ids:
+            return
+        try:
+            self.broker.do_requeue(self.queue_name, *ids)
+        except redis.ConnectionError as exc:
+            raise ConnectionClosed(exc) from None  # type: ignore[no-untyped-call]
 
     def send_acks(self) -> None:
         if not self._acks:  # the usual case between two fetches

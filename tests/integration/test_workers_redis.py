@@ -189,3 +189,25 @@ def test_acknowledgements_go_to_redis_together_when_the_consumer_next_fetches(
     consumer.ack(messages[0])  # acknowledged twice: harmless
     consumer.close()  # sends what is left
     assert redis_broker.client.hlen("dramatiq:acks.msgs") == 0
+
+
+def test_a_closing_consumer_hands_back_the_messages_it_fetched_but_never_gave_out(
+        redis_broker: RedisBroker) -> None:
+    """Dramatiq's shutdown requeues the messages its worker threads had queued, not those
+    still in the consumer's fetch cache: those sat in the stopped worker's unacknowledged
+    set until the scheduler's sweeper re-enqueued their runs, 5 minutes later."""
+    @dramatiq.actor(queue_name="handback", broker=redis_broker)
+    def noted(number: int) -> None:
+        pass
+
+    send_each(noted, [(n,) for n in range(50)])
+    consumer = redis_broker.consume("handback", prefetch=50, timeout=100)
+    given = next(consumer)  # one fetch takes all 50 from the queue, and gives out one
+    assert redis_broker.client.llen("dramatiq:handback") == 0
+    consumer.close()
+    client = redis_broker.client
+    held = [member.decode() for key in client.scan_iter("dramatiq:__acks__.*")
+            for member in client.smembers(key)]
+    assert held == [given.options["redis_message_id"]]  # the one under way: Dramatiq's
+    assert client.llen("dramatiq:handback") == 49
+    assert client.hlen("dramatiq:handback.msgs") == 50  # all 50 still to be done
