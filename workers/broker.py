@@ -133,13 +133,8 @@ class _AcksInBatches(_RedisConsumer):
         re-enqueued their runs only after ``stuck_claim_seconds``.
         """
         cached, self.message_cache = self.message_cache, []
-        ids = [Message.decode(data).options["redis_message_id"] for data in cached if data]
-        if not ids:
-            return
-        try:
-            self.broker.do_requeue(self.queue_name, *ids)
-        except redis.ConnectionError as exc:
-            raise ConnectionClosed(exc) from None  # type: ignore[no-untyped-call]
+        with _connection_closed_on_redis_errors():
+            self.requeue([Message.decode(data) for data in cached if data])  # type: ignore[no-untyped-call]
 
     def send_acks(self) -> None:
         if not self._acks:  # the usual case between two fetches
@@ -148,12 +143,18 @@ class _AcksInBatches(_RedisConsumer):
             acks, self._acks = self._acks, []
         if not acks:
             return
-        try:
-            with pipelined(self.broker):
-                for redis_id in acks:
-                    self.broker.do_ack(self.queue_name, redis_id)
-        except redis.ConnectionError as exc:
-            raise ConnectionClosed(exc) from None  # type: ignore[no-untyped-call]
+        with _connection_closed_on_redis_errors(), pipelined(self.broker):
+            for redis_id in acks:
+                self.broker.do_ack(self.queue_name, redis_id)
+
+
+@contextmanager
+def _connection_closed_on_redis_errors() -> Iterator[None]:
+    """Redis's connection errors as the one Dramatiq's worker expects from a consumer."""
+    try:
+        yield
+    except redis.ConnectionError as exc:
+        raise ConnectionClosed(exc) from None  # type: ignore[no-untyped-call]
 
 
 class SequencerRedisBroker(RedisBroker):

@@ -119,7 +119,7 @@ def test_production_processes_stop_cleanly_mid_run_and_finish_on_restart(
         stop_gracefully(*processes)
     recipients = [p.read_text().split("\nTo: ", 1)[1].split("\n", 1)[0]
                   for p in outbox.glob("*.eml")]
-    # Everything a failure needs to be understood: this test has failed twice, unexplained.
+    # Everything a failure needs to be understood (it found the messages a stop stranded).
     status = sequencer("status", "--json", env=env, cwd=tmp_path).stdout
     logs = "\n".join(log_of(command, tmp_path).read_text()[-3000:] for command in commands)
     assert len(recipients) == len(set(recipients)) == count, (
