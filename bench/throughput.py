@@ -241,11 +241,18 @@ def claim_time(url: str, total: int) -> float:
                     mailbox_id, status, current_step, next_run_at, due_at, soft_bounces, seed,
                     timezone, memory, started_at, row_version)
                 select p.id, 1, 'bench', 1, 'active', 'only',
-                       now() + (case when p.id % 1000 = 0 then interval '-1 hour'
-                                else interval '30 days' end), now(), 0, p.id, 'UTC', '{}',
-                       now(), 1
+                       now() + interval '30 days', now(), 0, p.id, 'UTC', '{}', now(), 1
                 from prospects p where p.email like 'c%@claim.example'
                   and not exists (select 1 from enrollments e where e.prospect_id = p.id)""")
+            # The same 1,000 due at every size, spread over the table: one in 1,000 of
+            # the rows was due before, so the larger size claimed 500 rows and the
+            # smaller only 100, and the query looked as if it grew with the total.
+            c.execute("update enrollments set next_run_at = now() + interval '30 days' "
+                      "where next_run_at <= now()")
+            c.execute("""
+                update enrollments set next_run_at = now() - interval '1 hour'
+                where id in (select id from enrollments where status = 'active'
+                             order by random() limit 1000)""")
             c.execute("analyze enrollments")
     app = bootstrap(Settings(database_url=url))
     timings = []
