@@ -293,6 +293,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs per number of processes, each after its own ceiling")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     url = fresh_database("sequencer_bench")
     sink = CountingSink()
     controller = FreePortController(sink, hostname="127.0.0.1", port=0)
