@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
 from sequencer.runtime.heap import long_lived
-from sequencer.runtime.scheduler import tick
+from sequencer.runtime.scheduler import serve
 from sequencer.services.app import bootstrap
 from sequencer.settings import Settings
 
@@ -43,23 +43,16 @@ def scheduler_command(poll: float, batch: int, sweep_every: float) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     click.echo(f"scheduler: {settings.database_url} -> {settings.redis_url}", err=True)
-    last_sweep = None
+
+    def passing(exc: Exception) -> bool:
+        if not isinstance(exc, RedisError | OperationalError):
+            return False
+        click.echo(f"scheduler: {type(exc).__name__}: {exc}; retrying", err=True)
+        return True
+
     try:
-        while not stop.is_set():
-            now = app.clock.now()
-            sweeping = last_sweep is None or (now - last_sweep).total_seconds() >= sweep_every
-            try:
-                report = tick(app, _enqueue(execute_step), limit=batch, sweeping=sweeping)
-                if sweeping:
-                    last_sweep = now
-            except (RedisError, OperationalError) as exc:
-                # Claims are committed before they are enqueued: what could not be sent
-                # to Redis stays 'claimed' and the sweeper enqueues it once Redis is back.
-                click.echo(f"scheduler: {type(exc).__name__}: {exc}; retrying", err=True)
-                stop.wait(max(poll, 1.0))
-                continue
-            if not (report.claimed or report.woken):
-                stop.wait(poll)
+        serve(app, _enqueue(execute_step), stop, poll=poll, limit=batch,
+              sweep_every=sweep_every, on_error=passing)
     finally:
         app.close()
 

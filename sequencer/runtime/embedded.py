@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sequencer.clock import FakeClock
 from sequencer.render import Renderer
 from sequencer.runtime.executor import execute_batch
-from sequencer.runtime.scheduler import TickReport, tick
+from sequencer.runtime.scheduler import CLAIM_BATCH, TickReport, tick, took_all_due
 from sequencer.services.app import App
 from sequencer.store.models import Enrollment
 
@@ -58,14 +58,15 @@ def drain(app: App, clock: FakeClock, *, until: datetime,
 
 def serve(app: App, stop: threading.Event, *, poll_seconds: float = 5.0,
           when_idle: Callable[[], object] | None = None) -> None:
-    """Run until ``stop`` is set: pass after pass, resting when nothing was due.
+    """Run until ``stop`` is set: pass after pass, resting when a pass took all that was
+    due (``sequencer.runtime.scheduler.took_all_due``).
 
     ``when_idle`` runs before each rest, in this same thread (SQLite has one writer):
     the embedded mode's side work, such as delivering outbound webhooks."""
     renderer = Renderer(app.templates)
     while not stop.is_set():
         report = run_once(app, renderer)
-        if not (report.claimed or report.woken):
+        if took_all_due(report, CLAIM_BATCH):
             if when_idle is not None:
                 when_idle()
             stop.wait(poll_seconds)

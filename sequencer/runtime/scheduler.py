@@ -9,6 +9,7 @@ need no I/O (a pause ending, a branch resolving) are applied right here.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -66,6 +67,44 @@ def tick(app: App, enqueue: Enqueue, *, limit: int = CLAIM_BATCH,
         enqueue(runs)
     report.claimed = len(runs)
     return report
+
+
+def serve(app: App, enqueue: Enqueue, stop: threading.Event, *, poll: float,
+          limit: int = CLAIM_BATCH, sweep_every: float = 5.0,
+          on_error: Callable[[Exception], bool] | None = None) -> None:
+    """Pass after pass until ``stop`` is set, resting ``poll`` seconds unless a pass
+    left more due behind it (a full batch, or a wake-up that may have made a step due).
+
+    A pass that claimed less than a batch took everything due: passing again at once
+    claimed a run or two each time, and a scheduler under a steady trickle spent a
+    third of a core on passes (bench/throughput.py's second phase). What falls due
+    meanwhile waits at most ``poll``, as it does when nothing was due.
+
+    ``on_error`` decides whether an exception is passing (it returns True: rest, then
+    go on; claims are committed before they are enqueued, so the sweeper re-enqueues
+    what could not be) or is raised.
+    """
+    last_sweep: datetime | None = None
+    while not stop.is_set():
+        now = app.clock.now()
+        sweeping = last_sweep is None or (now - last_sweep).total_seconds() >= sweep_every
+        try:
+            report = tick(app, enqueue, limit=limit, sweeping=sweeping)
+        except Exception as exc:
+            if on_error is None or not on_error(exc):
+                raise
+            stop.wait(max(poll, 1.0))
+            continue
+        if sweeping:
+            last_sweep = now
+        if took_all_due(report, limit):
+            stop.wait(poll)
+
+
+def took_all_due(report: TickReport, limit: int) -> bool:
+    """Whether a pass left nothing due behind it: it claimed less than a full batch and
+    woke nothing (a pause ending or a branch resolving may make a step due at once)."""
+    return report.claimed + report.woken < limit and not report.woken
 
 
 def claim(session: Session, app: App, limit: int) -> tuple[list[int], int]:
