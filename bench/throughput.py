@@ -7,6 +7,9 @@ Prints, in one run on this machine:
   8 threads), measured just before each run;
 - p50/p99 lateness (sent_at minus the time the step was due) with steps falling due
   one after another at half that rate, and peak RSS per worker;
+- while the rate is measured, how busy the machine's cores were and with what (the
+  workers, the scheduler, PostgreSQL, Redis, this process's SMTP sink, the rest): the
+  whole system shares this machine's cores, so a figure is only read right with them;
 - each of these ``--repeat`` times, and the run with the median ratio: this machine's
   speed changes from one minute to the next (a fixed pure-Python loop, timed every
   half second on an idle machine, took from 239 to 490 ms within 15 s), so one run
@@ -178,15 +181,20 @@ def end_to_end(url: str, folder: Path, steps: int, processes: int, threads: int,
     for worker in workers:  # ready: connected to Redis and waiting
         assert worker.stdout is not None and "ready" in worker.stdout.readline()
     sink.reset()
-    cpu_before = [cpu_seconds(w.pid) for w in workers]
     scheduler = subprocess.Popen([sys.executable, "-m", "sequencer.cli.main", "scheduler",
                                   "--poll", "0.02"], env=env, cwd=folder,
                                  stderr=subprocess.DEVNULL)
+    groups = {"workers": {w.pid for w in workers}, "scheduler": {scheduler.pid},
+              "sink": {os.getpid()}}
+    wait_for(sink, 1)  # from the first email: the scheduler's start-up is not the rate's
+    before = machine_cpu(groups)
     wait_for(sink, steps)
+    after = machine_cpu(groups)
     rate = (sink.count - 1) / (sink.last - sink.first)
-    used = [cpu_seconds(w.pid) - b for w, b in zip(workers, cpu_before, strict=True)]
-    worker_ms = sum(used) / steps * 1e3
-    scheduler_ms = cpu_seconds(scheduler.pid) / steps * 1e3
+    spent = {group: after.get(group, 0.0) - before.get(group, 0.0) for group in after}
+    worker_ms = spent["workers"] / (sink.count - 1) * 1e3
+    scheduler_ms = spent["scheduler"] / (sink.count - 1) * 1e3
+    cores = {group: seconds / (sink.last - sink.first) for group, seconds in spent.items()}
     sink.reset()
     with psycopg.connect(url, autocommit=True) as c:  # now due one after another at rate / 2
         c.execute("""
@@ -205,7 +213,7 @@ def end_to_end(url: str, folder: Path, steps: int, processes: int, threads: int,
     lateness = lateness_seconds(url, f"late{processes}-%")
     return {"steps_per_s": rate, "p50": statistics.median(lateness),
             "p99": sorted(lateness)[int(0.99 * (len(lateness) - 1))], "rss": max(rss),
-            "worker_ms": worker_ms, "scheduler_ms": scheduler_ms}
+            "worker_ms": worker_ms, "scheduler_ms": scheduler_ms, "cores": cores}
 
 
 def wait_for(sink: CountingSink, count: int, limit: float = 600) -> None:
@@ -217,10 +225,25 @@ def wait_for(sink: CountingSink, count: int, limit: float = 600) -> None:
         pause.wait(0.02)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def machine_cpu(groups: dict[str, set[int]]) -> dict[str, float]:
+    """CPU seconds used so far by every process on the machine, summed by group: the
+    ``groups`` named by pid, then PostgreSQL, Redis and everything else by name."""
+    used: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, tail = (entry / "stat").read_text().rsplit(")", 1)
+        except OSError:  # gone meanwhile
+            continue
+        pid, name = int(entry.name), head.split("(", 1)[1]
+        group = next((g for g, pids in groups.items() if pid in pids), None) or (
+            "PostgreSQL" if name.startswith("postgres") else
+            "Redis" if name.startswith("redis") else "other")
+        fields = tail.split()
+        used[group] = used.get(group, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return used
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -321,6 +344,11 @@ def main() -> None:
                       f"worker {r['rss']:.0f} MB; CPU per step: workers "
                       f"{r['worker_ms']:.2f} ms, scheduler {r['scheduler_ms']:.2f} ms; "
                       f"reference loop {speed:.0f} ms")
+                busy = r["cores"]
+                print(f"    cores busy while it ran: {sum(busy.values()):.2f} of "
+                      f"{os.cpu_count()} (" + ", ".join(
+                          f"{group} {value:.2f}" for group, value in
+                          sorted(busy.items(), key=lambda item: -item[1])) + ")")
             median = sorted(runs, key=lambda run: run["ratio"])[(len(runs) - 1) // 2]
             ratios = ", ".join(f"{run['ratio']:.1%}" for run in runs)
             print(f"  median of {len(runs)}: {median['steps_per_s']:,.0f} steps/s = "
