@@ -104,7 +104,7 @@ def serve(app: App, enqueue: Enqueue, stop: threading.Event, *, poll: float,
 def took_all_due(report: TickReport, limit: int) -> bool:
     """Whether a pass left nothing due behind it: it claimed less than a full batch and
     woke nothing (a pause ending or a branch resolving may make a step due at once)."""
-    return report.claimed + report.woken < limit and not report.woken
+    return not report.woken and report.claimed < limit
 
 
 def claim(session: Session, app: App, limit: int) -> tuple[list[int], int]:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from sequencer.clock import FakeClock
 from sequencer.runtime import scheduler
 from sequencer.runtime.scheduler import serve
 from sequencer.services.app import App
@@ -23,11 +24,12 @@ SAME_ZONE = ("email,first_name,company,timezone,country",
              "cy@acme.example,Cy,Acme,America/New_York,US")
 
 
-def all_due(app: App) -> None:
+def all_due(app: App, clock: FakeClock) -> None:
+    """Move the clock to when every enrollment is due."""
     with app.sessions() as session:
         latest = session.scalar(select(func.max(Enrollment.next_run_at)))
     assert latest is not None
-    app.clock.set(latest)  # type: ignore[attr-defined]
+    clock.set(latest)
 
 
 class StopAfter(threading.Event):
@@ -51,8 +53,8 @@ class StopAfter(threading.Event):
 def test_a_full_batch_is_followed_at_once_and_a_partial_one_by_a_rest(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app, _clock, _outbox = setup(database_url, tmp_path, *SAME_ZONE)
-    all_due(app)
+    app, clock, _outbox = setup(database_url, tmp_path, *SAME_ZONE)
+    all_due(app, clock)
     log: list[str] = []
 
     def logged_tick(*args: Any, **kwargs: Any) -> scheduler.TickReport:
@@ -73,7 +75,7 @@ def test_an_error_the_caller_deems_passing_rests_and_goes_on(
     database_url: str, tmp_path: Path
 ) -> None:
     app, clock, _outbox = setup(database_url, tmp_path, *SAME_ZONE)
-    all_due(app)
+    all_due(app, clock)
     failures: list[Exception] = []
 
     def broken_broker(runs: object) -> None:
