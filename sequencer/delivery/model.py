@@ -18,6 +18,8 @@ A send may also be taken in two halves (``begin_send``): ``begin`` may start tal
 to the provider but delivers nothing, ``finish`` delivers (with ``send``'s contract)
 and ``abandon`` withdraws. The runtime records a run ``sending`` between the two, so
 the provider reads the SMTP envelope while the database records the hand-over.
+Such a transport may also build the message ahead (``build_ahead``), on another
+thread, so that the one-at-a-time send lane only talks to the provider.
 
 This package must not import sequencer.store, sequencer.runtime or sequencer.engine.
 """
@@ -95,9 +97,14 @@ class Delivery(Protocol):
 class StagedTransport(Transport, Protocol):
     """A transport that can start a send before it is allowed to deliver it."""
 
-    def begin(self, email: OutboundEmail) -> Delivery:
-        """Start sending ``email`` without delivering it; never raises a ``DeliveryError``
-        (what went wrong is raised by ``finish``)."""
+    def build(self, email: OutboundEmail) -> bytes:
+        """The message as ``begin`` would send it: pure CPU, no connection, any thread.
+        Raises what building refuses (``HeaderInjectionError``...)."""
+        ...
+
+    def begin(self, email: OutboundEmail, built: bytes | None = None) -> Delivery:
+        """Start sending ``email`` (as ``built`` by ``build``, when given) without
+        delivering it; never raises a ``DeliveryError`` (``finish`` raises it)."""
         ...
 
 
@@ -114,10 +121,23 @@ class _SendOnFinish:
         pass
 
 
-def begin_send(transport: Transport, email: OutboundEmail) -> Delivery:
-    """Start sending ``email``; nothing is delivered before ``finish``."""
+def begin_send(transport: Transport, email: OutboundEmail,
+               built: bytes | None = None) -> Delivery:
+    """Start sending ``email`` (``built`` ahead by ``build_ahead`` with a transport of
+    the same URL, or None); nothing is delivered before ``finish``."""
     # A ``StagedTransport`` is recognised by its method: a runtime Protocol isinstance
     # walks the protocol's members each time, a tenth of the send lane's interpreter time.
     if callable(getattr(transport, "begin", None)):
-        return cast(StagedTransport, transport).begin(email)
+        return cast(StagedTransport, transport).begin(email, built)
     return _SendOnFinish(transport, email)
+
+
+def build_ahead(transport: Transport, email: OutboundEmail) -> bytes | None:
+    """The message built for ``begin_send``, or None: the transport builds as it sends,
+    or building failed (``finish`` raises that error in its place, as it would have)."""
+    if not callable(getattr(transport, "build", None)):
+        return None
+    try:
+        return cast(StagedTransport, transport).build(email)
+    except Exception:  # begin builds again, and finish raises the error to be recorded
+        return None

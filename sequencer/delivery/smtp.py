@@ -87,18 +87,32 @@ class SmtpTransport:
         """
         return self.begin(email).finish()
 
-    def begin(self, email: OutboundEmail) -> Delivery:
-        """Build the message and, on a connection that offers PIPELINING, write its
-        envelope (MAIL FROM, RCPT TO, DATA) without waiting for the replies.
+    def build(self, email: OutboundEmail) -> bytes:
+        """The DATA payload: MIME, DKIM signature and dot-stuffing, no connection.
+
+        The pipeline builds on its prepare thread, so the send lane, which has one
+        message in flight at a time, spends its turn on the server alone.
+        """
+        message = build_mime(email)
+        if self._dkim is not None:
+            message = self._dkim.sign(message, email.from_address)
+        return _dot_stuffed(message)
+
+    def begin(self, email: OutboundEmail, built: bytes | None = None) -> Delivery:
+        """Build the message (unless ``built`` by ``build``) and, on a connection that
+        offers PIPELINING, write its envelope (MAIL FROM, RCPT TO, DATA) without waiting
+        for the replies.
 
         Nothing can be delivered before ``finish`` sends the content and its final dot,
         so the runtime records the run ``sending`` while the server reads the envelope.
         The transport is the delivery's until it is finished or abandoned.
         """
-        try:
-            payload = self._payload(email)  # before the lock: DKIM signing is the slow part
-        except Exception as exc:  # e.g. a header injection: refused at ``finish``
-            return _Refused(exc)
+        payload = built
+        if payload is None:
+            try:
+                payload = self.build(email)  # before the lock: DKIM signing is the slow part
+            except Exception as exc:  # e.g. a header injection: refused at ``finish``
+                return _Refused(exc)
         self._lock.acquire()
         smtp, written = self._smtp, None
         try:
@@ -112,12 +126,6 @@ class SmtpTransport:
             self._lock.release()
             raise
         return _SmtpDelivery(self, email, payload, written)
-
-    def _payload(self, email: OutboundEmail) -> bytes:
-        message = build_mime(email)
-        if self._dkim is not None:
-            message = self._dkim.sign(message, email.from_address)
-        return _dot_stuffed(message)
 
     def close(self) -> None:
         """Say QUIT and close; a later send opens a new connection."""

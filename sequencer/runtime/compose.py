@@ -76,6 +76,7 @@ class Prepared:
     step: str
     transport: str
     email: OutboundEmail
+    built: bytes | None = None  # the message as the transport sends it, built off the lane
 
 
 def compose(renderer: Renderer, send: SendEmail, prospect: Any, mailbox: Any,

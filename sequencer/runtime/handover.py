@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, update
 
 from sequencer.delivery import UncertainSendError
-from sequencer.delivery.model import Delivery, SendResult, begin_send
+from sequencer.delivery.model import Delivery, SendResult, begin_send, build_ahead
 from sequencer.errors import (
     HeaderInjectionError,
     MailboxRefusedError,
@@ -116,6 +117,18 @@ def _finish(delivery: Delivery) -> tuple[SendResult | None, Failure | None]:
         return None, ("failed", str(exc), None)
 
 
+def built_ahead(item: Prepared) -> Prepared:
+    """``item`` with its message built by its transport, for a thread other than the
+    send lane to call: the lane then spends its turn (one message in flight per
+    process) on the provider alone. Unchanged when there is nothing to build ahead."""
+    try:
+        transport = transport_for(item.transport)
+    except ValueError:  # the lane records why the mailbox's transport cannot be used
+        return item
+    built = build_ahead(transport, item.email)
+    return item if built is None else replace(item, built=built)
+
+
 def connect(app: App) -> Connection:
     """A connection for hand-overs: in autocommit on PostgreSQL (see ``_HANDOVER_PG``)."""
     if app.engine.dialect.name == "postgresql":
@@ -146,7 +159,7 @@ def send_all(app: App, prepared: Sequence[Prepared],
                 continue
             # The envelope goes out while the hand-over is recorded; nothing is delivered
             # before ``finish``, so the one message in flight is still the only one.
-            delivery = begin_send(transport, item.email)
+            delivery = begin_send(transport, item.email, item.built)
             try:
                 taken = handover(app, sent=pending, next_run=item, connection=connection)
             except BaseException:

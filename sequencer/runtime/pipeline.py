@@ -4,8 +4,9 @@ Each stage is a thread that takes whatever has queued up since its last pass
 (up to ``max_batch``), so batches grow with the load: while one batch is being
 sent the next one is being prepared and the previous one advanced (ARCHITECTURE
 §8). Preparing runs at most one batch ahead of sending: it waits until the send
-stage has taken what it prepared before it takes more. The send lane is the
-slowest stage (one message in flight at a time), so under load the runs gather
+stage has taken what it prepared before it takes more, and it builds each message
+as its transport will send it (MIME, DKIM): the send lane is the slowest stage (one
+message in flight at a time) and is left only the talking. Under load the runs gather
 in the intake meanwhile and the next batch is prepared in one transaction, not
 in many small ones that each pay the batch's fixed queries.
 
@@ -30,6 +31,8 @@ from sequencer.render import Renderer
 from sequencer.runtime.compose import Prepared
 from sequencer.runtime.executor import advance_sent, execute_one, send_prepared
 from sequencer.runtime.fastpath import prepare_batch
+from sequencer.runtime.handover import built_ahead
+from sequencer.runtime.transports import close_all
 from sequencer.services.app import App
 
 log = logging.getLogger(__name__)
@@ -131,6 +134,7 @@ class Pipeline:
             if len(tickets) < len(items):
                 for sink in sinks:
                     sink.put(_STOP)
+                close_all()  # this stage's own transports: a QUIT, not a dropped line
                 return
 
     def _take(self, source: queue.Queue[Any]) -> list[Any]:
@@ -151,7 +155,7 @@ class Pipeline:
             batch = prepare_batch(session, self._app, [t.run_id for t in tickets],
                                   self._renderer)
         self.batches.append(len(tickets))
-        prepared = {p.run_id: p for p in batch.prepared}
+        prepared = {p.run_id: built_ahead(p) for p in batch.prepared}
         declined = set(batch.declined)
         passed = []
         for ticket in tickets:

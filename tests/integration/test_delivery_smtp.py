@@ -30,6 +30,7 @@ from sequencer.delivery import (
     build_mime,
     transport_from_url,
 )
+from sequencer.delivery.model import begin_send, build_ahead
 from sequencer.errors import HeaderInjectionError, PermanentSendError, TransientSendError
 from tests.integration.smtp_sink import FreePortController
 
@@ -224,6 +225,41 @@ def test_a_message_refused_while_building_is_refused_when_finished_and_sends_not
     assert handler.messages == []
     assert handler.ehlos == 0
     transport.send(outbound())  # the transport is free again
+    assert len(handler.messages) == 1
+
+
+def test_a_message_built_ahead_on_another_thread_is_delivered_byte_for_byte(
+        sink: tuple[Sink, FreePortController], transport: SmtpTransport) -> None:
+    """The worker builds on its prepare thread, with that thread's own transport."""
+    handler, controller = sink
+    builder = transport_from_url(f"smtp://127.0.0.1:{controller.port}?timeout=5&helo=test.local")
+    built: list[bytes | None] = []
+    thread = threading.Thread(target=lambda: built.append(build_ahead(builder, outbound())))
+    thread.start()
+    thread.join()
+    assert built[0] is not None and handler.ehlos == 0  # building opened no connection
+    marked = built[0].replace(b"\r\nSubject:", b"\r\nX-Built: ahead\r\nSubject:", 1)
+
+    begin_send(transport, outbound(), marked).finish()
+
+    assert len(handler.messages) == 1  # sent as given, not built again in the lane:
+    content = marked.removesuffix(b".\r\n").replace(b"\r\n..", b"\r\n.")
+    assert handler.messages[0].data == content  # the Date and the dot-stuffing included
+    assert b"\r\nX-Built: ahead\r\n" in handler.messages[0].data
+    assert b"\r\n.a line that starts with a dot" in handler.messages[0].data
+
+
+def test_a_message_that_cannot_be_built_ahead_is_refused_when_finished(
+        sink: tuple[Sink, FreePortController], transport: SmtpTransport) -> None:
+    handler, _ = sink
+    bad = outbound(subject="a\nBcc: x@evil.test")
+
+    assert build_ahead(transport, bad) is None  # the prepare thread does not fail the batch
+    with pytest.raises(HeaderInjectionError):
+        begin_send(transport, bad, None).finish()  # the lane records the refusal, as before
+
+    assert handler.messages == []
+    transport.send(outbound())
     assert len(handler.messages) == 1
 
 

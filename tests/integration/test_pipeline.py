@@ -10,21 +10,25 @@ import pytest
 from sqlalchemy import func, select
 
 import sequencer.runtime.pipeline as pipeline_module
+from sequencer.delivery import SmtpTransport
 from sequencer.runtime.pipeline import Pipeline
 from sequencer.runtime.scheduler import tick
 from sequencer.services.enroll import enroll_csv
 from sequencer.services.mailboxes import add_mailbox
 from sequencer.store.models import Enrollment, Suppression
 from tests.integration.helpers import COLD, MONDAY, make_app, write_csv
+from tests.integration.smtp_sink import Sink
 
 pytestmark = pytest.mark.integration
 PEOPLE = [f"p{i}@x{i % 7}.example,P{i},America/New_York,US" for i in range(40)]
 
 
-def setup(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def setup(database_url: str, tmp_path: Path,  # type: ignore[no-untyped-def]
+          transport: str | None = None):
     app, clock = make_app(database_url, MONDAY + timedelta(hours=2))  # 09:00 in New York
     outbox = tmp_path / "outbox"
-    add_mailbox(app, "ana@sender.example", transport=f"file://{outbox}", daily_cap=1000)
+    add_mailbox(app, "ana@sender.example", transport=transport or f"file://{outbox}",
+                daily_cap=1000)
     enroll_csv(app, COLD, write_csv(tmp_path / "p.csv", "email,first_name,timezone,country",
                                     *PEOPLE, "gone@x.example,Gone,America/New_York,US"),
                mailbox="ana@sender.example")
@@ -106,4 +110,32 @@ def test_a_batch_that_fails_raises_in_its_callers_and_goes_through_on_the_retry(
     assert isinstance(first[claimed[0]], ConnectionError)
     assert sorted(map(str, retried.values())) == ["sent"] * 40 + ["suppressed"]
     assert len(list(outbox.glob("*.eml"))) == 40
+    app.close()
+
+
+def test_messages_are_built_on_the_prepare_thread_and_the_send_lane_only_talks(
+    database_url: str, tmp_path: Path, sink: tuple[Sink, int],
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lane has one message in flight per process; building (MIME, DKIM) there
+    would hold every other message back, so the prepare stage does it."""
+    handler, port = sink
+    app, _, claimed = setup(database_url, tmp_path, f"smtp://127.0.0.1:{port}?timeout=5")
+    builders: list[str] = []
+    real_build = SmtpTransport.build
+
+    def build(self: SmtpTransport, email):  # type: ignore[no-untyped-def]
+        builders.append(threading.current_thread().name)
+        return real_build(self, email)
+
+    monkeypatch.setattr(SmtpTransport, "build", build)
+    pipeline = Pipeline(app)
+    try:
+        results = run_concurrently(pipeline, claimed)
+    finally:
+        pipeline.close()
+    assert sorted(map(str, results.values())) == ["sent"] * 40 + ["suppressed"]
+    assert builders == ["steps-prepare"] * 40
+    received = [m["Message-ID"] for m in handler.messages]
+    assert len(received) == len(set(received)) == 40
     app.close()
